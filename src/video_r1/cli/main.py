@@ -1,0 +1,46 @@
+"""``video-r1`` console script.
+
+Each subcommand lives in its own module under ``video_r1.cli`` and exposes ``register(subparsers)``, which
+adds an ``argparse`` parser and sets ``func`` to a callable taking the parsed namespace and returning an
+exit code. Modules are imported lazily by name so that ``video-r1 --help`` stays fast and a subcommand's
+heavy imports (torch, transformers) happen only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from video_r1 import __version__
+
+#: Registered subcommands: name -> module under video_r1.cli. Only subcommands that work are listed.
+SUBCOMMANDS: dict[str, str] = {
+    "make-tiny": "video_r1.cli.make_tiny",
+    "make-synthetic": "video_r1.cli.make_synthetic",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="video-r1",
+        description="Video-R1 reproduction: T-GRPO video reasoning for Qwen2.5-VL on the Hugging Face stack.",
+    )
+    parser.add_argument("--version", action="version", version=f"video-r1 {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in SUBCOMMANDS.values():
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

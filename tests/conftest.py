@@ -1,0 +1,31 @@
+"""Shared fixtures: the tiny offline Qwen2.5-VL checkpoint (built once per session) and the shared media."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_VIDEO = REPO_ROOT.parent / "shared" / "media" / "video1.mp4"
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A complete tiny Qwen2.5-VL checkpoint directory, built offline once per test session."""
+    from video_r1.testing.tiny import build_tiny_checkpoint
+
+    return Path(build_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "ckpt", seed=0))
+
+
+@pytest.fixture(scope="session")
+def shared_video() -> Path:
+    """The real 22 s 640x360 h264 clip in ../shared/media; tests using it skip when it is absent."""
+    if not SHARED_VIDEO.is_file():
+        pytest.skip(f"{SHARED_VIDEO} not present (../shared is absent)")
+    return SHARED_VIDEO
