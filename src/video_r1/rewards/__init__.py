@@ -1,0 +1,42 @@
+"""Reward functions of Video-R1 and the T-GRPO / length bonuses as pure functions.
+
+Reward functions follow TRL's signature ``f(completions, **columns) -> list[float]``. The original's default
+reward list is ``["accuracy", "format"]``, in that order; the trainer finds the accuracy column by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from video_r1.rewards.accuracy import ORIGINAL_DIFFERENCES, accuracy_reward, extract_answer
+from video_r1.rewards.format import format_reward
+from video_r1.rewards.length import length_bonus
+from video_r1.rewards.temporal import temporal_bonus
+
+__all__ = [
+    "DEFAULT_REWARD_FUNCS",
+    "ORIGINAL_DIFFERENCES",
+    "REWARD_FUNCS",
+    "accuracy_reward",
+    "extract_answer",
+    "format_reward",
+    "get_reward_funcs",
+    "length_bonus",
+    "temporal_bonus",
+]
+
+RewardFunc = Callable[..., list[float]]
+
+#: Reward functions by the names used in recipes and on the command line (``--reward_funcs``).
+REWARD_FUNCS: dict[str, RewardFunc] = {"accuracy": accuracy_reward, "format": format_reward}
+
+#: The original's default ``reward_funcs``.
+DEFAULT_REWARD_FUNCS: tuple[str, ...] = ("accuracy", "format")
+
+
+def get_reward_funcs(names: list[str]) -> list[RewardFunc]:
+    """The reward functions called ``names``, in that order; unknown names raise ``ValueError``."""
+    unknown = [name for name in names if name not in REWARD_FUNCS]
+    if unknown:
+        raise ValueError(f"unknown reward function(s) {unknown}; available: {sorted(REWARD_FUNCS)}")
+    return [REWARD_FUNCS[name] for name in names]
