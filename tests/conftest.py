@@ -29,3 +29,18 @@ def shared_video() -> Path:
     if not SHARED_VIDEO.is_file():
         pytest.skip(f"{SHARED_VIDEO} not present (../shared is absent)")
     return SHARED_VIDEO
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory) -> dict[str, Path]:
+    """A small synthetic Video-R1-format dataset (videos + images, train/cot/test JSON), built once."""
+    from video_r1.data.synthetic import make_synthetic
+
+    return make_synthetic(
+        tmp_path_factory.mktemp("synthetic"),
+        num_train=16,
+        num_test=8,
+        seed=0,
+        image_fraction=0.25,
+        progress=False,
+    )

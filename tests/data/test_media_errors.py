@@ -226,3 +226,15 @@ def test_mp4_truncation_reason(media):
     assert mp4_truncation_reason(media["good_faststart"]) is None
     assert "mdat" in mp4_truncation_reason(media["cut_half"])
     assert mp4_truncation_reason(media["noise"]) is None  # not an MP4 at all: not judged
+
+
+def test_relative_path_without_media_path_is_refused(tmp_path, monkeypatch):
+    from video_r1.data.media import record_media_path
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"problem_id=9: relative path './v.mp4' has no 'media_path'"):
+        record_media_path({"problem_id": 9, "data_type": "video", "path": "./v.mp4"})
+    assert (
+        record_media_path({"problem_id": 9, "path": "./v.mp4", "media_path": "/data/v.mp4"}) == "/data/v.mp4"
+    )
+    assert record_media_path({"problem_id": 9, "path": "/abs/v.mp4"}) == "/abs/v.mp4"

@@ -227,10 +227,20 @@ class LoadedMedia:
 
 
 def record_media_path(record: dict[str, Any]) -> str | None:
-    """The file a record points at: ``media_path`` (resolved, absolute) if present, else raw ``path``."""
+    """The file a record points at: ``media_path`` (resolved by the record loader), else an absolute ``path``.
+
+    A relative ``path`` is never resolved here: that would make the result depend on the current working
+    directory. Load records with :func:`video_r1.data.records.load_records`, which resolves ``path`` against
+    an explicit ``data_root`` into ``media_path``.
+    """
     value = record.get("media_path")
     if value is None:
         value = record.get("path")
+        if value is not None and not os.path.isabs(os.fspath(value)):
+            raise ValueError(
+                f"problem_id={record.get('problem_id')}: relative path {os.fspath(value)!r} has no 'media_path'; "
+                "load records with video_r1.data.records.load_records(path, data_root=...) to resolve it"
+            )
     return None if value is None else os.fspath(value)
 
 
