@@ -1,0 +1,490 @@
+"""T-GRPO (Video-R1) as a thin subclass of TRL's ``GRPOTrainer``.
+
+TRL 1.16 handles images only. This subclass is the paper's delta over it and nothing more:
+
+* **video through every stage**: each distinct sample of a batch goes through the Qwen2.5-VL processor
+  once (with its real sampling metadata, see ``temporal_rope``); its ``pixel_values_videos``,
+  ``video_grid_thw``, ``second_per_grid_ts`` (or ``pixel_values``/``image_grid_thw`` for images) travel
+  with every row as a per-row ``vision`` entry, so they survive TRL's buffering/shuffling and reach
+  generation, the old/reference log-prob passes and the loss. ``mm_token_type_ids`` is rebuilt from the
+  token ids for every forward. Images and videos mix freely in one batch; any number of prompts per device.
+* **temporal contrast**: for every video group, ``shuffled_num_generations`` completions on a frame-shuffled
+  copy (same text, permuted frames) are sampled *in the same generate call* as the ordered ones, scored
+  with the accuracy reward, and never enter the loss. Groups may span processes: accuracies are gathered
+  before :func:`~video_r1.rewards.temporal_bonus` / :func:`~video_r1.rewards.length_bonus` combine them.
+* **bonuses as reward columns**: the temporal and length bonuses are two extra columns of TRL's reward
+  matrix (``temporal_bonus`` with the accuracy weight, ``length_bonus`` with weight 1), so the total reward
+  equals the original's (bonus added to the accuracy term; length bonus added to the total, judged on the
+  pre-bonus accuracy) while ``rewards/accuracy/mean`` stays the pre-bonus accuracy, as the original logged it.
+
+Everything else - sampling, reward bookkeeping, group advantages, KL, loss, logging, vLLM weight sync,
+DeepSpeed - is TRL's own code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from trl import GRPOTrainer
+
+from video_r1.data.collate import INDEX_COLUMN, build_processor_inputs, with_media
+from video_r1.data.media import BadMediaPolicy
+from video_r1.data.vision import get_preset
+from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
+from video_r1.rewards.accuracy import accuracy_reward
+from video_r1.trainers.tgrpo_config import TGRPOConfig
+
+logger = logging.getLogger(__name__)
+
+#: Qwen2.5-VL vision placeholder tokens; a sampled one would break the scoring forward (Video-R1 #23).
+VISION_PLACEHOLDER_TOKENS = (
+    "<|image_pad|>",
+    "<|video_pad|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+)
+
+
+def _placeholder_reward(name: str):
+    """A reward column filled in by :meth:`TGRPOTrainer._calculate_rewards` (TRL needs a callable)."""
+
+    def reward(completions, **kwargs):
+        return [0.0] * len(completions)
+
+    reward.__name__ = name
+    return reward
+
+
+def shuffle_permutation(num_frames: int, unit: str, generator: torch.Generator) -> torch.Tensor:
+    """A random frame order that differs from the identity (frame-level or temporal-patch-level).
+
+    ``unit="frame"`` permutes single frames (the original's ``torch.randperm`` over dim 0);
+    ``unit="temporal_patch"`` permutes pairs of consecutive frames, keeping each pair together. Draws are
+    repeated until the order differs from the original one, so the shuffled rollout really is shuffled.
+    """
+    if unit == "frame":
+        size, block = num_frames, 1
+    else:
+        if num_frames % 2:
+            raise ValueError(f"temporal_patch shuffling needs an even frame count, got {num_frames}")
+        size, block = num_frames // 2, 2
+    if size < 2:
+        raise ValueError(f"cannot shuffle {num_frames} frame(s) at unit {unit!r}")
+    identity = torch.arange(size)
+    while True:
+        perm = torch.randperm(size, generator=generator)
+        if not torch.equal(perm, identity):
+            break
+    return (perm[:, None] * block + torch.arange(block)[None, :]).reshape(-1)
+
+
+class _WithVideoInputs:
+    """Calls ``model`` with extra keyword inputs (the video tensors TRL's log-prob helper does not forward)."""
+
+    def __init__(self, model, extra: dict[str, torch.Tensor]):
+        self.model = model
+        self.extra = extra
+
+    def __call__(self, *args, **kwargs):
+        return self.model(*args, **kwargs, **self.extra)
+
+
+class TGRPOTrainer(GRPOTrainer):
+    """GRPO with video inputs and the temporal-contrast reward of Video-R1 (see module docstring).
+
+    ``train_dataset`` is a records dataset from :func:`video_r1.data.records.load_records`; the trainer adds
+    the decoding transform (vision preset, bad-media policy) itself. ``reward_funcs`` defaults to
+    ``args.reward_funcs`` (names from :mod:`video_r1.rewards`).
+    """
+
+    def __init__(
+        self, model, reward_funcs=None, args: TGRPOConfig | None = None, train_dataset=None, **kwargs
+    ):
+        if args is None:
+            raise ValueError("TGRPOTrainer needs a TGRPOConfig")
+        if not isinstance(args, TGRPOConfig):
+            raise TypeError(f"args must be a TGRPOConfig, got {type(args).__name__}")
+        processing_class = kwargs.get("processing_class")
+        if processing_class is None:
+            from transformers import AutoProcessor
+
+            name = model if isinstance(model, str) else model.config._name_or_path
+            processing_class = AutoProcessor.from_pretrained(name)
+            kwargs["processing_class"] = processing_class
+
+        if reward_funcs is None:
+            reward_funcs = get_reward_funcs(args.reward_funcs)
+        reward_funcs = list(reward_funcs)
+        names = [getattr(f, "__name__", "") for f in reward_funcs]
+        if "accuracy_reward" not in names:
+            raise ValueError("reward_funcs must contain video_r1.rewards.accuracy_reward")
+        self._accuracy_col = names.index("accuracy_reward")
+        self._temporal_col = self._length_col = None
+        weights = list(args.reward_weights) if args.reward_weights is not None else None
+        if args.temporal:
+            self._temporal_col = len(reward_funcs)
+            reward_funcs.append(_placeholder_reward("temporal_bonus"))
+            if weights is not None:
+                weights.append(weights[self._accuracy_col])  # the bonus is part of the accuracy term
+        if args.len_control:
+            self._length_col = len(reward_funcs)
+            reward_funcs.append(_placeholder_reward("length_bonus"))
+            if weights is not None:
+                weights.append(1.0)
+        args.reward_weights = weights
+
+        tokenizer = getattr(processing_class, "tokenizer", processing_class)
+        suppress = [tokenizer.convert_tokens_to_ids(t) for t in VISION_PLACEHOLDER_TOKENS]
+        suppress = [i for i in suppress if i is not None and i != tokenizer.unk_token_id]
+        generation_kwargs = dict(args.generation_kwargs or {})
+        generation_kwargs["suppress_tokens"] = sorted(
+            set(generation_kwargs.get("suppress_tokens", [])) | set(suppress)
+        )
+        args.generation_kwargs = generation_kwargs
+
+        self.media_policy = BadMediaPolicy(args.on_bad_media, output_dir=args.output_dir)
+        preset = get_preset(args.vision_preset, max_frames=args.max_frames)
+        video_kwargs = {"backend": args.video_backend} if args.video_backend else {}
+        if train_dataset is not None:
+            train_dataset = with_media(train_dataset, preset, self.media_policy, video_kwargs=video_kwargs)
+        if kwargs.get("eval_dataset") is not None:
+            kwargs["eval_dataset"] = with_media(
+                kwargs["eval_dataset"], preset, self.media_policy, video_kwargs=video_kwargs
+            )
+
+        self._active_vision: list[dict[str, torch.Tensor]] | None = None
+        self._rollout: dict[str, Any] | None = None
+        self.last_shuffle: list[dict[str, Any]] = []  # what the last shuffled rollout saw (inspectable)
+        super().__init__(
+            model=model, reward_funcs=reward_funcs, args=args, train_dataset=train_dataset, **kwargs
+        )
+        self._vision_token_ids = {
+            "image": tokenizer.convert_tokens_to_ids("<|image_pad|>"),
+            "video": tokenizer.convert_tokens_to_ids("<|video_pad|>"),
+        }
+
+    # ------------------------------------------------------------------------------------------------
+    # Processor inputs, one call per distinct sample
+
+    def _process_sample(self, prompt, media) -> tuple[list[int], dict[str, torch.Tensor], list[int]]:
+        text = self.processing_class.apply_chat_template(
+            prompt, tokenize=False, add_generation_prompt=True, **self.chat_template_kwargs
+        )
+        out = build_processor_inputs(
+            self.processing_class, [text], [media], temporal_rope=self.args.temporal_rope, return_tensors="pt"
+        )
+        vision = {
+            k: out[k]
+            for k in (
+                "pixel_values",
+                "image_grid_thw",
+                "pixel_values_videos",
+                "video_grid_thw",
+                "second_per_grid_ts",
+            )
+            if k in out
+        }
+        mm = out["mm_token_type_ids"][0].tolist() if "mm_token_type_ids" in out else None
+        return out["input_ids"][0].tolist(), vision, mm
+
+    @staticmethod
+    def _cat_vision(rows: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        keys = (
+            "pixel_values",
+            "image_grid_thw",
+            "pixel_values_videos",
+            "video_grid_thw",
+            "second_per_grid_ts",
+        )
+        return {k: torch.cat([r[k] for r in rows if k in r]) for k in keys if any(k in r for r in rows)}
+
+    def _group_layout(self, num_rows: int) -> tuple[int, int]:
+        """(global index of this process's first row, num_generations) for the current mode."""
+        mode = "train" if self.model.training else "eval"
+        group = self.num_generations if mode == "train" else self.num_generations_eval
+        return self.accelerator.process_index * num_rows, group
+
+    def _shuffle_generator(self, group_index: int) -> torch.Generator:
+        key = f"{self.args.seed}:{self.state.global_step}:{group_index}".encode()
+        seed = int.from_bytes(hashlib.sha256(key).digest()[:8], "little")
+        return torch.Generator().manual_seed(seed)
+
+    def _prepare_rollout(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        """Processor inputs for every row (one processor call per distinct sample) and the shuffled copies."""
+        cache: dict[Any, tuple] = {}
+        prompt_ids, vision, mm_types = [], [], []
+        for i, row in enumerate(inputs):
+            key = row.get(INDEX_COLUMN, i)
+            if key not in cache:
+                cache[key] = self._process_sample(row["prompt"], row["media"])
+            ids, fields, mm = cache[key]
+            prompt_ids.append(ids)
+            vision.append(fields)
+            mm_types.append(mm)
+
+        shuffled = {"rows": [], "prompt_ids": [], "vision": [], "mm": []}
+        self.last_shuffle = []
+        training = self.model.training
+        if self.args.temporal and training:
+            first, group = self._group_layout(len(inputs))
+            per_group: dict[int, tuple] = {}
+            for i, row in enumerate(inputs):
+                global_row = first + i
+                group_index, slot = divmod(global_row, group)
+                if row["media"]["type"] != "video" or slot >= self.args.shuffled_num_generations:
+                    continue
+                if group_index not in per_group:
+                    frames = row["media"]["frames"]
+                    perm = shuffle_permutation(
+                        frames.shape[0], self.args.shuffle_unit, self._shuffle_generator(group_index)
+                    )
+                    media = {**row["media"], "frames": frames[perm]}
+                    per_group[group_index] = (*self._process_sample(row["prompt"], media), perm)
+                    self.last_shuffle.append(
+                        {
+                            "group": group_index,
+                            "problem_id": row["problem_id"],
+                            "permutation": perm.tolist(),
+                            "frames": media["frames"],
+                            "ordered_frames": frames,
+                            "prompt_ids": per_group[group_index][0],
+                            "ordered_prompt_ids": prompt_ids[i],
+                        }
+                    )
+                ids, fields, mm, _ = per_group[group_index]
+                shuffled["rows"].append(i)
+                shuffled["prompt_ids"].append(ids)
+                shuffled["vision"].append(fields)
+                shuffled["mm"].append(mm)
+        return {
+            "prompt_ids": prompt_ids,
+            "vision": vision,
+            "mm": mm_types,
+            "shuffled": shuffled,
+            "shuffled_completion_ids": [],
+        }
+
+    # ------------------------------------------------------------------------------------------------
+    # TRL hooks
+
+    @contextlib.contextmanager
+    def _vision_rows(self, rows: list[dict[str, torch.Tensor]] | None) -> Iterator[None]:
+        previous, self._active_vision = self._active_vision, rows
+        try:
+            yield
+        finally:
+            self._active_vision = previous
+
+    def _generate_and_score_completions(self, inputs):
+        self._rollout = self._prepare_rollout(inputs)
+        try:
+            with self._vision_rows(self._rollout["vision"]):
+                output = super()._generate_and_score_completions(inputs)
+            output["vision"] = self._rollout["vision"]
+        finally:
+            self._rollout = None
+        skipped = sum(len(row.get("skipped_media") or []) for row in inputs)
+        mode = "train" if self.model.training else "eval"
+        total = self.accelerator.gather(torch.tensor([skipped], device=self.accelerator.device)).sum().item()
+        self._metrics[mode]["data/skipped_media"].append(float(total))
+        return output
+
+    def _tokenize_prompts(self, prompts: list):
+        rollout = self._rollout
+        if rollout is None or len(rollout["prompt_ids"]) != len(prompts):
+            raise RuntimeError("TGRPOTrainer: prompts reached tokenization without their prepared media")
+        fields = self._cat_vision(rollout["vision"])
+        if any(m is not None for m in rollout["mm"]):
+            fields["mm_token_type_ids"] = rollout["mm"]
+        return rollout["prompt_ids"], None, fields
+
+    def _generate_single_turn(
+        self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False
+    ):
+        rollout = self._rollout
+        shuffled = rollout["shuffled"] if rollout is not None else None
+        if not shuffled or not shuffled["rows"]:
+            return super()._generate_single_turn(
+                prompt_ids, images, multimodal_fields, num_generations, has_tool_images
+            )
+        # One generate call for ordered and shuffled prompts: shuffled rows are appended after the ordered ones.
+        n = len(prompt_ids)
+        all_vision = rollout["vision"] + shuffled["vision"]
+        fields = self._cat_vision(all_vision)
+        if "mm_token_type_ids" in multimodal_fields:
+            fields["mm_token_type_ids"] = rollout["mm"] + shuffled["mm"]
+        if self.use_vllm:
+            raise NotImplementedError(
+                "TGRPOTrainer: vLLM rollouts with video are not implemented yet; use the HF generate path "
+                "(use_vllm=false)"
+            )
+        completion_ids, logprobs = super()._generate_single_turn(
+            prompt_ids + shuffled["prompt_ids"], images, fields, num_generations, has_tool_images
+        )
+        rollout["shuffled_completion_ids"] = completion_ids[n:]
+        return completion_ids[:n], (logprobs[:n] if logprobs is not None else None)
+
+    def _get_per_token_logps_and_entropies(
+        self,
+        model,
+        input_ids,
+        attention_mask,
+        logits_to_keep,
+        batch_size=None,
+        compute_entropy=False,
+        compute_aux_loss=False,
+        **unused,
+    ):
+        rows = self._active_vision
+        if rows is None:
+            return super()._get_per_token_logps_and_entropies(
+                model,
+                input_ids,
+                attention_mask,
+                logits_to_keep,
+                batch_size,
+                compute_entropy,
+                compute_aux_loss,
+                **unused,
+            )
+        if len(rows) != input_ids.size(0):
+            raise RuntimeError(f"{len(rows)} vision rows for {input_ids.size(0)} sequences")
+        batch_size = batch_size or input_ids.size(0)
+        device = input_ids.device
+        logps, entropies, aux = [], [], []
+        for start in range(0, input_ids.size(0), batch_size):
+            end = min(start + batch_size, input_ids.size(0))
+            chunk = rows[start:end]
+            fields = {k: v.to(device) for k, v in self._cat_vision(chunk).items()}
+            ids = input_ids[start:end]
+            mm = torch.zeros_like(ids)
+            mm[ids == self._vision_token_ids["image"]] = 1
+            mm[ids == self._vision_token_ids["video"]] = 2
+            video = {
+                k: fields[k]
+                for k in ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
+                if k in fields
+            }
+            image_kwargs = {}
+            if "pixel_values" in fields:
+                image_kwargs = {
+                    "pixel_values": fields["pixel_values"],
+                    "image_grid_thw": fields["image_grid_thw"],
+                    "num_images": [1 if "pixel_values" in r else 0 for r in chunk],
+                }
+            lp, ent, ax = super()._get_per_token_logps_and_entropies(
+                _WithVideoInputs(model, video) if video else model,
+                ids,
+                attention_mask[start:end],
+                logits_to_keep,
+                batch_size=end - start,
+                compute_entropy=compute_entropy,
+                compute_aux_loss=compute_aux_loss,
+                mm_token_type_ids=mm,
+                **image_kwargs,
+            )
+            logps.append(lp)
+            if ent is not None:
+                entropies.append(ent)
+            if ax is not None:
+                aux.append(ax)
+        return (
+            torch.cat(logps),
+            torch.cat(entropies) if entropies else None,
+            torch.stack(aux).mean() if aux else None,
+        )
+
+    def _compute_loss(self, model, inputs):
+        with self._vision_rows(inputs.get("vision")):
+            return super()._compute_loss(model, inputs)
+
+    # ------------------------------------------------------------------------------------------------
+    # Rewards: temporal contrast and length bonus on gathered groups
+
+    def _shuffled_accuracy(self, inputs) -> torch.Tensor:
+        """Per local row: accuracy of its shuffled completion, NaN for rows without one."""
+        acc = torch.full((len(inputs),), float("nan"), device=self.accelerator.device)
+        rollout = self._rollout
+        if rollout is None or not rollout["shuffled"]["rows"]:
+            return acc
+        rows = rollout["shuffled"]["rows"]
+        texts = self.processing_class.batch_decode(
+            rollout["shuffled_completion_ids"], skip_special_tokens=True
+        )
+        scores = accuracy_reward(
+            texts,
+            solution=[inputs[i]["solution"] for i in rows],
+            problem_type=[inputs[i]["problem_type"] for i in rows],
+        )
+        acc[torch.tensor(rows, device=acc.device)] = torch.tensor(scores, device=acc.device)
+        rollout["shuffled_texts"] = texts
+        return acc
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        device = rewards.device
+        mode = "train" if self.model.training else "eval"
+        group = self.num_generations if mode == "train" else self.num_generations_eval
+        is_video = torch.tensor([row["media"]["type"] == "video" for row in inputs], device=device)
+        lengths = torch.tensor([len(ids) for ids in completion_ids_list], device=device, dtype=torch.float32)
+        shuffled = self._shuffled_accuracy(inputs)
+        is_video, lengths, shuffled = (self.accelerator.gather(t) for t in (is_video, lengths, shuffled))
+
+        accuracy = rewards[:, self._accuracy_col]
+        threshold = self.args.correct_threshold
+        granted_groups, video_groups, ordered_acc, shuffled_acc = 0, 0, [], []
+        temporal_col = torch.zeros_like(accuracy)
+        length_col = torch.zeros_like(accuracy)
+        for g in range(accuracy.numel() // group):
+            sl = slice(g * group, (g + 1) * group)
+            acc = accuracy[sl]
+            if self._temporal_col is not None and bool(is_video[sl].all()):
+                shuf = shuffled[sl]
+                shuf = shuf[~torch.isnan(shuf)]
+                if shuf.numel() > 0:
+                    adjusted, granted = temporal_bonus(
+                        acc,
+                        shuf,
+                        alpha=self.args.temporal_alpha,
+                        mu=self.args.temporal_mu,
+                        threshold=threshold,
+                    )
+                    temporal_col[sl] = adjusted - acc
+                    video_groups += 1
+                    granted_groups += int(granted)
+                    ordered_acc.append(acc.mean().item())
+                    shuffled_acc.append(shuf.mean().item())
+            if self._length_col is not None:
+                length_col[sl] = length_bonus(
+                    acc,
+                    lengths[sl],
+                    low=self.args.len_min,
+                    high=self.args.len_max,
+                    bonus=self.args.len_bonus,
+                    threshold=threshold,
+                )
+        if self._temporal_col is not None:
+            rewards[:, self._temporal_col] = temporal_col
+            if video_groups:
+                self._metrics[mode]["temporal/bonus_rate"].append(granted_groups / video_groups)
+                self._metrics[mode]["temporal/ordered_accuracy"].append(sum(ordered_acc) / video_groups)
+                self._metrics[mode]["temporal/shuffled_accuracy"].append(sum(shuffled_acc) / video_groups)
+        if self._length_col is not None:
+            rewards[:, self._length_col] = length_col
+            self._metrics[mode]["length/bonus_rate"].append((length_col > 0).float().mean().item())
+
+        # The original's all_wrong / all_correct: groups whose accuracy+format totals are all <= 1 / all >= 2.
+        base = accuracy.clone()
+        names = self.reward_func_names
+        if "format_reward" in names:
+            base = base + rewards[:, names.index("format_reward")]
+        grouped = base.view(-1, group)
+        self._metrics[mode]["all_wrong"].append((grouped <= 1).all(dim=1).float().mean().item())
+        self._metrics[mode]["all_correct"].append((grouped >= 2).all(dim=1).float().mean().item())
+        return rewards

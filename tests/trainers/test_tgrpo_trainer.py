@@ -1,0 +1,229 @@
+"""T-GRPO trainer on the tiny checkpoint and the synthetic dataset (CPU, HF generate path)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from video_r1.data.records import load_records
+from video_r1.rewards import accuracy_reward, format_reward, length_bonus, temporal_bonus
+from video_r1.rewards.accuracy import completion_text
+from video_r1.trainers import TGRPOConfig, TGRPOTrainer
+from video_r1.trainers.tgrpo_trainer import shuffle_permutation
+
+
+def varied_reward(completions, **kwargs):
+    """A reward with spread inside every group, so that advantages (and gradients) are non-zero."""
+    return [len(completion_text(c)) / 10.0 for c in completions]
+
+
+def _config(tmp_path, **overrides):
+    values = dict(
+        output_dir=str(tmp_path / "out"),
+        per_device_train_batch_size=4,
+        num_generations=2,
+        shuffled_num_generations=1,
+        max_completion_length=6,
+        max_steps=1,
+        learning_rate=1e-2,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        vision_preset="tiny",
+        use_cpu=True,
+        bf16=False,
+        gradient_checkpointing=False,
+        seed=0,
+        dataloader_num_workers=0,
+    )
+    values.update(overrides)
+    return TGRPOConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def records(synthetic_data):
+    return load_records(synthetic_data["train"])
+
+
+@pytest.fixture(scope="module")
+def mixed_pair(records):
+    """One video record and one image record: a generation batch of 2 prompts holds both."""
+    types = records["data_type"]
+    return records.select([types.index("video"), types.index("image")])
+
+
+def _trainer(tiny_checkpoint, dataset, args, reward_funcs=None):
+    funcs = reward_funcs if reward_funcs is not None else [accuracy_reward, format_reward, varied_reward]
+    return TGRPOTrainer(model=str(tiny_checkpoint), reward_funcs=funcs, args=args, train_dataset=dataset)
+
+
+def _record_generate(trainer):
+    calls = []
+    real = trainer.model.generate
+
+    def generate(*args, **kwargs):
+        calls.append(
+            {
+                "rows": kwargs["input_ids"].shape[0],
+                "videos": 0 if "video_grid_thw" not in kwargs else kwargs["video_grid_thw"].shape[0],
+                "images": 0 if "image_grid_thw" not in kwargs else kwargs["image_grid_thw"].shape[0],
+                "suppress": kwargs["generation_config"].suppress_tokens,
+            }
+        )
+        return real(*args, **kwargs)
+
+    trainer.model.generate = generate
+    return calls
+
+
+def test_step_on_mixed_image_video_batch_changes_parameters(tiny_checkpoint, mixed_pair, tmp_path):
+    trainer = _trainer(tiny_checkpoint, mixed_pair, _config(tmp_path))
+    calls = _record_generate(trainer)
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    trainer.train()
+    changed = {n for n, p in trainer.model.named_parameters() if not torch.equal(before[n], p)}
+    assert any(n.startswith("model.language_model") for n in changed)
+    # the vision tower only gets a gradient when pixels reach the loss forward
+    assert any(n.startswith("model.visual") for n in changed)
+    # one generate call: 2 ordered rows per prompt (video + image) + 1 shuffled row for the video prompt
+    assert [(c["rows"], c["videos"], c["images"]) for c in calls] == [(5, 3, 2)]
+    vision_ids = trainer.processing_class.tokenizer.convert_tokens_to_ids(["<|video_pad|>", "<|image_pad|>"])
+    assert set(vision_ids) <= set(calls[0]["suppress"])
+    loss = trainer.state.log_history[0]["loss"]
+    assert math.isfinite(loss)
+
+
+@pytest.mark.parametrize("unit", ["frame", "temporal_patch"])
+def test_shuffled_rollout_sees_same_text_and_permuted_frames(tiny_checkpoint, records, tmp_path, unit):
+    dataset = records.select(range(6))
+    trainer = _trainer(
+        tiny_checkpoint, dataset, _config(tmp_path, shuffle_unit=unit, per_device_train_batch_size=12)
+    )
+    trainer.train()
+    videos = {pid for pid, t in zip(records["problem_id"], records["data_type"], strict=True) if t == "video"}
+    assert trainer.last_shuffle, "no shuffled rollout happened"
+    for entry in trainer.last_shuffle:
+        assert entry["problem_id"] in videos  # image prompts get no shuffled rollout
+        perm = entry["permutation"]
+        assert sorted(perm) == list(range(len(perm))) and perm != sorted(perm)
+        assert torch.equal(entry["frames"], entry["ordered_frames"][perm])
+        assert entry["prompt_ids"] == entry["ordered_prompt_ids"]  # same text, same number of vision tokens
+        if unit == "temporal_patch":
+            assert all(perm[i + 1] == perm[i] + 1 and perm[i] % 2 == 0 for i in range(0, len(perm), 2))
+
+
+def test_temporal_false_is_plain_grpo(tiny_checkpoint, mixed_pair, tmp_path):
+    trainer = _trainer(tiny_checkpoint, mixed_pair, _config(tmp_path, temporal=False))
+    calls = _record_generate(trainer)
+    trainer.train()
+    assert [c["rows"] for c in calls] == [4]
+    assert trainer.last_shuffle == []
+    assert "temporal_bonus" not in trainer.reward_func_names
+    assert "temporal/bonus_rate" not in trainer.state.log_history[0]
+
+
+def test_rewards_before_advantages_apply_bonuses_per_group(tiny_checkpoint, mixed_pair, tmp_path):
+    """Hand-built completions through _calculate_rewards: columns equal the rewards package's functions."""
+    args = _config(tmp_path, num_generations=4, shuffled_num_generations=2, len_min=3, len_max=5)
+    trainer = _trainer(tiny_checkpoint, mixed_pair, args, reward_funcs=[accuracy_reward, format_reward])
+    trainer.model.train()
+    tok = trainer.processing_class.tokenizer
+    video = {"type": "video"}
+    image = {"type": "image"}
+    rows = [{"media": video, "solution": "<answer>A</answer>", "problem_type": "multiple choice"}] * 4 + [
+        {"media": image, "solution": "<answer>3</answer>", "problem_type": "numerical"}
+    ] * 4
+    texts = [
+        "<think>x</think><answer>A</answer>",  # correct, formatted
+        "<answer>A</answer>",  # correct, unformatted
+        "<answer>B</answer>",
+        "<think>y</think><answer>A</answer>",
+        "<answer>3</answer>",
+        "<answer>3</answer>",
+        "<answer>4</answer>",
+        "<think>z</think><answer>2</answer>",
+    ]
+    completion_ids = [tok(t).input_ids + [tok.eos_token_id] for t in texts]
+    shuffled_texts = ["<answer>A</answer>", "<answer>B</answer>"]
+    trainer._rollout = {
+        "shuffled": {"rows": [0, 1]},
+        "shuffled_completion_ids": [tok(t).input_ids for t in shuffled_texts],
+    }
+    completions = [[{"role": "assistant", "content": t}] for t in texts]
+    rewards = trainer._calculate_rewards(rows, [None] * 8, completions, completion_ids)
+    names = trainer.reward_func_names
+    assert names == ["accuracy_reward", "format_reward", "temporal_bonus", "length_bonus"]
+
+    acc = torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+    assert rewards[:, 0].tolist() == acc.tolist()
+    assert rewards[:, 1].tolist() == [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    # video group: p = 0.75 >= 0.8 * p~ (p~ = 0.5) -> +0.3 on each correct completion
+    expected, granted = temporal_bonus(acc[:4], torch.tensor([1.0, 0.0]), alpha=0.3, mu=0.8, threshold=0.1)
+    assert granted
+    assert rewards[:4, 2].tolist() == pytest.approx((expected - acc[:4]).tolist())
+    assert rewards[:4, 2].tolist() == pytest.approx([0.3, 0.3, 0.0, 0.3])
+    assert rewards[4:, 2].tolist() == [0.0] * 4  # images: no temporal bonus
+    lengths = torch.tensor([float(len(ids)) for ids in completion_ids])
+    expected_len = torch.cat(
+        [
+            length_bonus(acc[s], lengths[s], low=3, high=5, bonus=0.2, threshold=0.1)
+            for s in (slice(0, 4), slice(4, 8))
+        ]
+    )
+    assert rewards[:, 3].tolist() == pytest.approx(expected_len.tolist())
+    assert (expected_len > 0).any()  # the window [3, 5] catches some completions
+    log = trainer._metrics["train"]
+    assert log["temporal/bonus_rate"][-1] == 1.0
+    assert log["temporal/ordered_accuracy"][-1] == pytest.approx(0.75)
+    assert log["temporal/shuffled_accuracy"][-1] == pytest.approx(0.5)
+
+
+def test_temporal_bonus_withheld_when_shuffled_does_as_well(tiny_checkpoint, mixed_pair, tmp_path):
+    args = _config(
+        tmp_path, num_generations=2, shuffled_num_generations=2, temporal_mu=1.0, len_control=False
+    )
+    trainer = _trainer(tiny_checkpoint, mixed_pair, args, reward_funcs=[accuracy_reward])
+    trainer.model.train()
+    tok = trainer.processing_class.tokenizer
+    rows = [
+        {"media": {"type": "video"}, "solution": "<answer>A</answer>", "problem_type": "multiple choice"}
+    ] * 2
+    texts = ["<answer>A</answer>", "<answer>B</answer>"]  # p = 0.5
+    trainer._rollout = {
+        "shuffled": {"rows": [0, 1]},
+        "shuffled_completion_ids": [tok("<answer>A</answer>").input_ids] * 2,  # p~ = 1.0
+    }
+    rewards = trainer._calculate_rewards(
+        rows,
+        [None] * 2,
+        [[{"role": "assistant", "content": t}] for t in texts],
+        [tok(t).input_ids for t in texts],
+    )
+    assert rewards[:, trainer.reward_func_names.index("temporal_bonus")].tolist() == [0.0, 0.0]
+    assert trainer._metrics["train"]["temporal/bonus_rate"][-1] == 0.0
+
+
+def test_shuffle_permutation_is_never_identity():
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(50):
+        perm = shuffle_permutation(4, "temporal_patch", gen).tolist()
+        assert perm == [2, 3, 0, 1]  # the only non-identity order of two patches
+        frame_perm = shuffle_permutation(2, "frame", gen).tolist()
+        assert frame_perm == [1, 0]
+    with pytest.raises(ValueError, match="cannot shuffle"):
+        shuffle_permutation(1, "frame", gen)
+
+
+def test_config_validation(tmp_path):
+    with pytest.raises(ValueError, match="shuffle_unit"):
+        _config(tmp_path, shuffle_unit="clip")
+    with pytest.raises(ValueError, match="accuracy"):
+        _config(tmp_path, reward_funcs=["format"])
+    default = _config(
+        tmp_path, num_generations=8, per_device_train_batch_size=8, shuffled_num_generations=None
+    )
+    assert default.shuffled_num_generations == 4
+    with pytest.raises(ValueError, match="shuffled_num_generations"):
+        _config(tmp_path, num_generations=2, shuffled_num_generations=3)
