@@ -29,3 +29,13 @@ def test_public_api():
     for name in ("accuracy_reward", "format_reward", "extract_answer", "temporal_bonus", "length_bonus"):
         assert callable(getattr(rewards, name))
     assert rewards.REWARD_FUNCS["accuracy"].__name__ == "accuracy_reward"
+
+
+def test_module_function_names_are_imported():
+    import math
+
+    from video_r1.rewards import get_reward_funcs
+
+    assert get_reward_funcs(["accuracy", "math:fabs"])[1] is math.fabs
+    with pytest.raises(ValueError, match="could not be imported"):
+        get_reward_funcs(["math:no_such_function"])

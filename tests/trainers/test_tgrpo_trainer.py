@@ -227,3 +227,24 @@ def test_config_validation(tmp_path):
     assert default.shuffled_num_generations == 4
     with pytest.raises(ValueError, match="shuffled_num_generations"):
         _config(tmp_path, num_generations=2, shuffled_num_generations=3)
+
+
+def test_resume_continues_where_it_stopped(tiny_checkpoint, records, tmp_path):
+    dataset = records.select(range(8))
+    full = _trainer(
+        tiny_checkpoint, dataset, _config(tmp_path / "full", max_steps=3, save_strategy="steps", save_steps=1)
+    )
+    full.train()
+    full_losses = {h["step"]: h["loss"] for h in full.state.log_history if "loss" in h}
+    assert len(set(full_losses.values())) > 1  # the losses differ from step to step
+
+    resumed = _trainer(tiny_checkpoint, dataset, _config(tmp_path / "resumed", max_steps=3))
+    resumed.train(resume_from_checkpoint=str(tmp_path / "full" / "out" / "checkpoint-1"))
+    resumed_losses = {h["step"]: h["loss"] for h in resumed.state.log_history if "loss" in h}
+    # step 1 comes from the checkpoint's trainer_state.json; steps 2 and 3 were trained after resuming
+    assert sorted(resumed_losses) == [1, 2, 3]
+    assert resumed.state.global_step == 3
+    for step in (1, 2, 3):
+        assert resumed_losses[step] == pytest.approx(full_losses[step], abs=1e-6)
+    full_params = dict(full.model.named_parameters())
+    assert all(torch.allclose(p, full_params[n], atol=1e-6) for n, p in resumed.model.named_parameters())

@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module under ``video_r1.cli`` and exposes ``register(subparsers)``, which
 adds an ``argparse`` parser and sets ``func`` to a callable taking the parsed namespace and returning an
-exit code. Modules are imported lazily by name so that ``video-r1 --help`` stays fast and a subcommand's
+exit code. Modules with ``PASSTHROUGH = True`` (the trainers) get their raw arguments through
+``main(argv)`` and parse them with TRL's ``TrlParser`` (``--config recipe.yaml`` plus overrides). Modules are imported lazily by name so that ``video-r1 --help`` stays fast and a subcommand's
 heavy imports (torch, transformers) happen only when it runs.
 """
 
@@ -18,6 +19,7 @@ from video_r1 import __version__
 SUBCOMMANDS: dict[str, str] = {
     "make-tiny": "video_r1.cli.make_tiny",
     "make-synthetic": "video_r1.cli.make_synthetic",
+    "grpo": "video_r1.cli.grpo",
 }
 
 
@@ -34,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        # Training subcommands parse their own arguments with TRL's TrlParser (YAML + dataclass fields).
+        if getattr(module, "PASSTHROUGH", False):
+            return int(module.main(argv[1:]) or 0)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

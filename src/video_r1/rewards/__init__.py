@@ -35,8 +35,28 @@ DEFAULT_REWARD_FUNCS: tuple[str, ...] = ("accuracy", "format")
 
 
 def get_reward_funcs(names: list[str]) -> list[RewardFunc]:
-    """The reward functions called ``names``, in that order; unknown names raise ``ValueError``."""
-    unknown = [name for name in names if name not in REWARD_FUNCS]
+    """The reward functions called ``names``, in that order.
+
+    A name is a key of :data:`REWARD_FUNCS` or ``"package.module:function"`` for a function of your own
+    (importable from ``PYTHONPATH``) with the TRL signature ``f(completions, **columns) -> list[float]``.
+    Unknown names raise ``ValueError``.
+    """
+    import importlib
+
+    funcs, unknown = [], []
+    for name in names:
+        if name in REWARD_FUNCS:
+            funcs.append(REWARD_FUNCS[name])
+        elif ":" in name:
+            module_name, _, attr = name.partition(":")
+            try:
+                funcs.append(getattr(importlib.import_module(module_name), attr))
+            except (ImportError, AttributeError) as err:
+                raise ValueError(f"reward function {name!r} could not be imported: {err}") from err
+        else:
+            unknown.append(name)
     if unknown:
-        raise ValueError(f"unknown reward function(s) {unknown}; available: {sorted(REWARD_FUNCS)}")
-    return [REWARD_FUNCS[name] for name in names]
+        raise ValueError(
+            f"unknown reward function(s) {unknown}; available: {sorted(REWARD_FUNCS)} or 'module:function'"
+        )
+    return funcs

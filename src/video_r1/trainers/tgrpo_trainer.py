@@ -37,6 +37,7 @@ from video_r1.data.media import BadMediaPolicy
 from video_r1.data.vision import get_preset
 from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import accuracy_reward
+from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.tgrpo_config import TGRPOConfig
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class _WithVideoInputs:
         return self.model(*args, **kwargs, **self.extra)
 
 
-class TGRPOTrainer(GRPOTrainer):
+class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
     """GRPO with video inputs and the temporal-contrast reward of Video-R1 (see module docstring).
 
     ``train_dataset`` is a records dataset from :func:`video_r1.data.records.load_records`; the trainer adds
