@@ -37,6 +37,12 @@ def _grpo_args(workdir, out):
         "--model_name_or_path", str(workdir / "tiny"),
         "--dataset_name", str(workdir / "data" / "train.json"),
         "--output_dir", str(out),
+        *_overrides(),
+    ]  # fmt: skip
+
+
+def _overrides():
+    return [
         "--max_steps", "3", "--save_steps", "3",
         "--per_device_train_batch_size", "2", "--num_generations", "4", "--shuffled_num_generations", "2",
         "--learning_rate", "1e-2",
@@ -44,8 +50,8 @@ def _grpo_args(workdir, out):
     ]  # fmt: skip
 
 
-def _run(cmd, out):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1"}
+def _run(cmd, out, **extra_env):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1", **extra_env}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=out.parent)
     assert result.returncode == 0, result.stderr[-4000:]
     state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
@@ -69,9 +75,18 @@ def test_ddp_two_processes(workdir):
     assert _changed(workdir, out / "model.safetensors") > 0
 
 
-def test_deepspeed_zero3_two_processes(workdir):
+def test_deepspeed_zero3_two_processes_through_the_launcher(workdir):
+    """scripts/run_grpo_video.sh with the CPU ZeRO-3 accelerate config: the GPU launcher's own code path."""
     out = workdir / "zero3"
-    config = REPO / "configs" / "accelerate" / "zero3_cpu.yaml"
-    _run([str(BIN / "accelerate"), "launch", "--config_file", str(config), *_grpo_args(workdir, out)], out)
+    env = {
+        "GPUS_PER_NODE": "2",
+        "ACCELERATE_CONFIG": str(REPO / "configs" / "accelerate" / "zero3_cpu.yaml"),
+        "CONFIG": str(REPO / "configs" / "grpo_tiny_cpu.yaml"),
+        "MODEL": str(workdir / "tiny"),
+        "DATA": str(workdir / "data" / "train.json"),
+        "OUTPUT_DIR": str(out),
+        "PYTHON": sys.executable,
+    }
+    _run(["bash", str(REPO / "scripts" / "run_grpo_video.sh"), *_overrides()], out, **env)
     assert (out / "checkpoint-3" / "global_step3").is_dir()  # a DeepSpeed (sharded) checkpoint
     assert _changed(workdir, out / "model.safetensors") > 0
