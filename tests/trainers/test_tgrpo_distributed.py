@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,13 @@ def _run(cmd, out, **extra_env):
     return steps
 
 
+def _free_port() -> str:
+    """A free TCP port: back-to-back launches on the default 29500 can collide with a closing rendezvous."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
 def _changed(workdir, weights):
     before = load_file(workdir / "tiny" / "model.safetensors")
     after = load_file(weights)
@@ -71,7 +79,8 @@ def _changed(workdir, weights):
 
 def test_ddp_two_processes(workdir):
     out = workdir / "ddp"
-    _run([str(BIN / "torchrun"), "--nproc_per_node", "2", *_grpo_args(workdir, out)], out)
+    torchrun = [str(BIN / "torchrun"), "--nproc_per_node", "2", "--master_port", _free_port()]
+    _run([*torchrun, *_grpo_args(workdir, out)], out)
     assert _changed(workdir, out / "model.safetensors") > 0
 
 
@@ -86,6 +95,7 @@ def test_deepspeed_zero3_two_processes_through_the_launcher(workdir):
         "DATA": str(workdir / "data" / "train.json"),
         "OUTPUT_DIR": str(out),
         "PYTHON": sys.executable,
+        "MASTER_PORT": _free_port(),
     }
     _run(["bash", str(REPO / "scripts" / "run_grpo_video.sh"), *_overrides()], out, **env)
     assert (out / "checkpoint-3" / "global_step3").is_dir()  # a DeepSpeed (sharded) checkpoint
