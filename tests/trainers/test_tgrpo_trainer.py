@@ -248,3 +248,14 @@ def test_resume_continues_where_it_stopped(tiny_checkpoint, records, tmp_path):
         assert resumed_losses[step] == pytest.approx(full_losses[step], abs=1e-6)
     full_params = dict(full.model.named_parameters())
     assert all(torch.allclose(p, full_params[n], atol=1e-6) for n, p in resumed.model.named_parameters())
+
+
+def test_config_object_is_not_mutated_by_the_trainer(tiny_checkpoint, mixed_pair, tmp_path):
+    args = _config(tmp_path, reward_weights=[1.0, 0.5])
+    funcs = [accuracy_reward, format_reward]
+    for _ in range(2):
+        trainer = _trainer(tiny_checkpoint, mixed_pair, args, reward_funcs=funcs)
+        # accuracy weight carried to the temporal bonus column, weight 1 for the length bonus
+        assert trainer.reward_weights.tolist() == [1.0, 0.5, 1.0, 1.0]
+    assert args.reward_weights == [1.0, 0.5]
+    assert args.generation_kwargs is None

@@ -24,6 +24,7 @@ DeepSpeed - is TRL's own code.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -111,6 +112,9 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
             raise ValueError("TGRPOTrainer needs a TGRPOConfig")
         if not isinstance(args, TGRPOConfig):
             raise TypeError(f"args must be a TGRPOConfig, got {type(args).__name__}")
+        # The bonus columns and suppressed tokens below are added to a copy, so one config object can
+        # build several trainers (e.g. a resumed run) without growing its reward_weights each time.
+        args = copy.copy(args)
         processing_class = kwargs.get("processing_class")
         if processing_class is None:
             from transformers import AutoProcessor
