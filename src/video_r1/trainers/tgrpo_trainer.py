@@ -53,6 +53,12 @@ VISION_PLACEHOLDER_TOKENS = (
 )
 
 
+#: Processor outputs that carry one sample's pixels: image fields first, then video fields.
+IMAGE_KEYS = ("pixel_values", "image_grid_thw")
+VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
+VISION_KEYS = IMAGE_KEYS + VIDEO_KEYS
+
+
 def _placeholder_reward(name: str):
     """A reward column filled in by :meth:`TGRPOTrainer._calculate_rewards` (TRL needs a callable)."""
 
@@ -184,36 +190,21 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
         out = build_processor_inputs(
             self.processing_class, [text], [media], temporal_rope=self.args.temporal_rope, return_tensors="pt"
         )
-        vision = {
-            k: out[k]
-            for k in (
-                "pixel_values",
-                "image_grid_thw",
-                "pixel_values_videos",
-                "video_grid_thw",
-                "second_per_grid_ts",
-            )
-            if k in out
-        }
+        vision = {k: out[k] for k in VISION_KEYS if k in out}
         mm = out["mm_token_type_ids"][0].tolist() if "mm_token_type_ids" in out else None
         return out["input_ids"][0].tolist(), vision, mm
 
     @staticmethod
     def _cat_vision(rows: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        keys = (
-            "pixel_values",
-            "image_grid_thw",
-            "pixel_values_videos",
-            "video_grid_thw",
-            "second_per_grid_ts",
-        )
-        return {k: torch.cat([r[k] for r in rows if k in r]) for k in keys if any(k in r for r in rows)}
+        return {
+            k: torch.cat([r[k] for r in rows if k in r]) for k in VISION_KEYS if any(k in r for r in rows)
+        }
 
-    def _group_layout(self, num_rows: int) -> tuple[int, int]:
-        """(global index of this process's first row, num_generations) for the current mode."""
-        mode = "train" if self.model.training else "eval"
-        group = self.num_generations if mode == "train" else self.num_generations_eval
-        return self.accelerator.process_index * num_rows, group
+    def _mode_and_group_size(self) -> tuple[str, int]:
+        """("train" | "eval", completions per prompt group) for the current mode."""
+        if self.model.training:
+            return "train", self.num_generations
+        return "eval", self.num_generations_eval
 
     def _shuffle_generator(self, group_index: int) -> torch.Generator:
         key = f"{self.args.seed}:{self.state.global_step}:{group_index}".encode()
@@ -237,7 +228,8 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
         self.last_shuffle = []
         training = self.model.training
         if self.args.temporal and training:
-            first, group = self._group_layout(len(inputs))
+            _, group = self._mode_and_group_size()
+            first = self.accelerator.process_index * len(inputs)  # global index of this process's row 0
             per_group: dict[int, tuple] = {}
             for i, row in enumerate(inputs):
                 global_row = first + i
@@ -371,11 +363,7 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
             mm = torch.zeros_like(ids)
             mm[ids == self._vision_token_ids["image"]] = 1
             mm[ids == self._vision_token_ids["video"]] = 2
-            video = {
-                k: fields[k]
-                for k in ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
-                if k in fields
-            }
+            video = {k: fields[k] for k in VIDEO_KEYS if k in fields}
             image_kwargs = {}
             if "pixel_values" in fields:
                 image_kwargs = {
@@ -434,8 +422,7 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         device = rewards.device
-        mode = "train" if self.model.training else "eval"
-        group = self.num_generations if mode == "train" else self.num_generations_eval
+        mode, group = self._mode_and_group_size()
         is_video = torch.tensor([row["media"]["type"] == "video" for row in inputs], device=device)
         lengths = torch.tensor([len(ids) for ids in completion_ids_list], device=device, dtype=torch.float32)
         shuffled = self._shuffled_accuracy(inputs)
