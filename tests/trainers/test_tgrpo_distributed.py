@@ -54,7 +54,7 @@ def _overrides():
 def _run(cmd, out, **extra_env):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1", **extra_env}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=out.parent)
-    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
     steps = [h for h in state["log_history"] if "loss" in h]
     assert [h["step"] for h in steps] == [1, 2, 3]

@@ -98,4 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     trainer.save_model(training_args.output_dir)
     if trainer.accelerator.is_main_process:
         trainer.processing_class.save_pretrained(training_args.output_dir)
+    # Tear the process group down before interpreter exit: left to destructors, gloo's worker threads
+    # were seen aborting a finished 2-process CPU run ("terminate called without an active exception").
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
     return 0
