@@ -259,3 +259,10 @@ def test_config_object_is_not_mutated_by_the_trainer(tiny_checkpoint, mixed_pair
         assert trainer.reward_weights.tolist() == [1.0, 0.5, 1.0, 1.0]
     assert args.reward_weights == [1.0, 0.5]
     assert args.generation_kwargs is None
+
+
+def test_prompt_longer_than_max_prompt_length_names_the_record(tiny_checkpoint, mixed_pair, tmp_path):
+    trainer = _trainer(tiny_checkpoint, mixed_pair, _config(tmp_path, max_prompt_length=20))
+    problem_id = mixed_pair[0]["problem_id"]
+    with pytest.raises(ValueError, match=rf"problem_id={problem_id} .*max_prompt_length=20"):
+        trainer.train()

@@ -118,6 +118,15 @@ class TGRPOConfig(GRPOConfig):
         },
     )
 
+    max_prompt_length: int | None = field(
+        default=None,
+        metadata={
+            "help": "Longest prompt (text + vision tokens) accepted; a longer one raises an error naming the "
+            "record (None: no limit). The original left-truncated ids to 16384, which cut vision tokens "
+            "when it triggered (#23); lower max_frames or the preset's pixels instead of truncating."
+        },
+    )
+
     # ---- defaults that follow the original recipe ----------------------------------------------------
     beta: float = field(default=0.04, metadata={"help": "KL coefficient (the original: 0.04)."})
     loss_type: str = field(
@@ -153,6 +162,8 @@ class TGRPOConfig(GRPOConfig):
             )
         if self.on_bad_media not in ("error", "skip"):
             raise ValueError(f"on_bad_media must be 'error' or 'skip', got {self.on_bad_media!r}")
+        if self.max_prompt_length is not None and self.max_prompt_length < 1:
+            raise ValueError(f"max_prompt_length must be >= 1 or None, got {self.max_prompt_length}")
         if self.len_min > self.len_max:
             raise ValueError(f"len_min ({self.len_min}) must be <= len_max ({self.len_max})")
         if "accuracy" not in self.reward_funcs:

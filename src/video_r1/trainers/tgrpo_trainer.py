@@ -40,6 +40,7 @@ from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import accuracy_reward
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.tgrpo_config import TGRPOConfig
+from video_r1.vllm_inputs import vllm_request
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,71 @@ class _WithVideoInputs:
         return self.model(*args, **kwargs, **self.extra)
 
 
+def suppress_tokens_kwargs(
+    generation_kwargs: dict[str, Any] | None, token_ids: list[int], for_vllm: bool
+) -> dict[str, Any]:
+    """``generation_kwargs`` that forbid ``token_ids``: HF ``suppress_tokens``, or a vLLM ``logit_bias``.
+
+    vLLM's ``SamplingParams`` has no ``suppress_tokens``; a bias of -100 (the floor vLLM accepts) makes the
+    tokens practically impossible to sample.
+    """
+    kwargs = dict(generation_kwargs or {})
+    if for_vllm:
+        bias = dict(kwargs.get("logit_bias") or {})
+        bias.update({int(i): -100.0 for i in token_ids})
+        kwargs["logit_bias"] = bias
+    else:
+        kwargs["suppress_tokens"] = sorted(
+            set(kwargs.get("suppress_tokens") or []) | {int(i) for i in token_ids}
+        )
+    return kwargs
+
+
+class VLLMMedia:
+    """One prompt's media, prepared for vLLM, riding through TRL's ``images`` argument.
+
+    TRL 1.16's colocate rollout builds ``{"prompt_token_ids": ids, "multi_modal_data": {"image": x}}`` for
+    each prompt and gathers ``images`` over the tensor-parallel group. Passing this object as the prompt's
+    single "image" keeps all of TRL's machinery (weight sync, sleep mode, TP gathering, sampling
+    parameters, logprobs for importance sampling); :class:`MediaAwareLLM` then swaps it for the real
+    ``multi_modal_data`` (a video as ``(frames, metadata)``) just before ``vllm.LLM.generate``.
+    """
+
+    def __init__(self, media: dict[str, Any], temporal_rope: str):
+        request = vllm_request([], [media], temporal_rope)
+        self.multi_modal_data = request["multi_modal_data"]
+        self.mm_processor_kwargs = request.get("mm_processor_kwargs")
+
+    def __repr__(self) -> str:
+        return f"VLLMMedia({sorted(self.multi_modal_data)})"
+
+
+def restore_vllm_media(prompts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replace :class:`VLLMMedia` stand-ins in TRL-built vLLM prompts by their real multimodal data."""
+    out = []
+    for prompt in prompts:
+        item = (prompt.get("multi_modal_data") or {}).get("image")
+        if isinstance(item, VLLMMedia):
+            prompt = {**prompt, "multi_modal_data": item.multi_modal_data}
+            if item.mm_processor_kwargs:
+                prompt["mm_processor_kwargs"] = dict(item.mm_processor_kwargs)
+        out.append(prompt)
+    return out
+
+
+class MediaAwareLLM:
+    """Wraps TRL's colocated ``vllm.LLM``: rewrites prompts with :func:`restore_vllm_media`, forwards the rest."""
+
+    def __init__(self, llm):
+        self._llm = llm
+
+    def generate(self, prompts, *args, **kwargs):
+        return self._llm.generate(restore_vllm_media(list(prompts)), *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._llm, name)
+
+
 class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
     """GRPO with video inputs and the temporal-contrast reward of Video-R1 (see module docstring).
 
@@ -153,11 +219,7 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
         tokenizer = getattr(processing_class, "tokenizer", processing_class)
         suppress = [tokenizer.convert_tokens_to_ids(t) for t in VISION_PLACEHOLDER_TOKENS]
         suppress = [i for i in suppress if i is not None and i != tokenizer.unk_token_id]
-        generation_kwargs = dict(args.generation_kwargs or {})
-        generation_kwargs["suppress_tokens"] = sorted(
-            set(generation_kwargs.get("suppress_tokens", [])) | set(suppress)
-        )
-        args.generation_kwargs = generation_kwargs
+        args.generation_kwargs = suppress_tokens_kwargs(args.generation_kwargs, suppress, args.use_vllm)
 
         self.media_policy = BadMediaPolicy(args.on_bad_media, output_dir=args.output_dir)
         preset = get_preset(args.vision_preset, max_frames=args.max_frames)
@@ -179,6 +241,13 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
             "image": tokenizer.convert_tokens_to_ids("<|image_pad|>"),
             "video": tokenizer.convert_tokens_to_ids("<|video_pad|>"),
         }
+        if self.use_vllm:
+            self._wrap_vllm_engine()
+
+    def _wrap_vllm_engine(self) -> None:
+        """Let TRL's colocated ``vllm.LLM`` receive videos (see :class:`VLLMMedia`)."""
+        if self.vllm_mode == "colocate" and not isinstance(self.vllm_generation.llm, MediaAwareLLM):
+            self.vllm_generation.llm = MediaAwareLLM(self.vllm_generation.llm)
 
     # ------------------------------------------------------------------------------------------------
     # Processor inputs, one call per distinct sample
@@ -220,11 +289,19 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
             if key not in cache:
                 cache[key] = self._process_sample(row["prompt"], row["media"])
             ids, fields, mm = cache[key]
+            limit = self.args.max_prompt_length
+            if limit is not None and len(ids) > limit:
+                raise ValueError(
+                    f"problem_id={row.get('problem_id')} ({row.get('media_path')}): prompt has {len(ids)} tokens "
+                    f"(text + vision), more than max_prompt_length={limit}; lower max_frames or the vision "
+                    "preset's pixels, or raise max_prompt_length (prompts are never truncated: cutting vision "
+                    "tokens breaks the forward)"
+                )
             prompt_ids.append(ids)
             vision.append(fields)
             mm_types.append(mm)
 
-        shuffled = {"rows": [], "prompt_ids": [], "vision": [], "mm": []}
+        shuffled = {"rows": [], "prompt_ids": [], "vision": [], "mm": [], "media": []}
         self.last_shuffle = []
         training = self.model.training
         if self.args.temporal and training:
@@ -242,7 +319,7 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
                         frames.shape[0], self.args.shuffle_unit, self._shuffle_generator(group_index)
                     )
                     media = {**row["media"], "frames": frames[perm]}
-                    per_group[group_index] = (*self._process_sample(row["prompt"], media), perm)
+                    per_group[group_index] = (*self._process_sample(row["prompt"], media), perm, media)
                     self.last_shuffle.append(
                         {
                             "group": group_index,
@@ -254,12 +331,14 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
                             "ordered_prompt_ids": prompt_ids[i],
                         }
                     )
-                ids, fields, mm, _ = per_group[group_index]
+                ids, fields, mm, _, media = per_group[group_index]
                 shuffled["rows"].append(i)
                 shuffled["prompt_ids"].append(ids)
                 shuffled["vision"].append(fields)
                 shuffled["mm"].append(mm)
+                shuffled["media"].append(media)
         return {
+            "media": [row["media"] for row in inputs],
             "prompt_ids": prompt_ids,
             "vision": vision,
             "mm": mm_types,
@@ -305,27 +384,38 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
         self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False
     ):
         rollout = self._rollout
-        shuffled = rollout["shuffled"] if rollout is not None else None
-        if not shuffled or not shuffled["rows"]:
+        if rollout is None:  # not a prompt batch prepared by this trainer (e.g. a multi-turn tool call)
             return super()._generate_single_turn(
                 prompt_ids, images, multimodal_fields, num_generations, has_tool_images
             )
         # One generate call for ordered and shuffled prompts: shuffled rows are appended after the ordered ones.
+        shuffled = rollout["shuffled"]
         n = len(prompt_ids)
-        all_vision = rollout["vision"] + shuffled["vision"]
-        fields = self._cat_vision(all_vision)
-        if "mm_token_type_ids" in multimodal_fields:
-            fields["mm_token_type_ids"] = rollout["mm"] + shuffled["mm"]
+        all_ids = list(prompt_ids) + shuffled["prompt_ids"]
+        fields = multimodal_fields
+        if shuffled["rows"]:
+            fields = self._cat_vision(rollout["vision"] + shuffled["vision"])
+            if "mm_token_type_ids" in multimodal_fields:
+                fields["mm_token_type_ids"] = rollout["mm"] + shuffled["mm"]
         if self.use_vllm:
-            raise NotImplementedError(
-                "TGRPOTrainer: vLLM rollouts with video are not implemented yet; use the HF generate path "
-                "(use_vllm=false)"
-            )
+            images = self._vllm_media(rollout["media"] + shuffled["media"])
         completion_ids, logprobs = super()._generate_single_turn(
-            prompt_ids + shuffled["prompt_ids"], images, fields, num_generations, has_tool_images
+            all_ids, images, fields, num_generations, has_tool_images
         )
         rollout["shuffled_completion_ids"] = completion_ids[n:]
         return completion_ids[:n], (logprobs[:n] if logprobs is not None else None)
+
+    def _vllm_media(self, media: list[dict[str, Any]]) -> list[list[Any]]:
+        """TRL's per-prompt ``images`` argument for vLLM: real images, or :class:`VLLMMedia` for videos."""
+        if self.vllm_mode != "colocate":
+            if any(m["type"] == "video" for m in media):
+                raise NotImplementedError(
+                    "TGRPOTrainer: vllm_mode='server' cannot take video prompts: TRL 1.16's vLLM client sends "
+                    "image features only. Use vllm_mode='colocate' (configs/grpo_video_7b_vllm.yaml) or HF "
+                    "generate (use_vllm=false)."
+                )
+            return [[m["image"]] for m in media]
+        return [[VLLMMedia(m, self.args.temporal_rope)] for m in media]
 
     def _get_per_token_logps_and_entropies(
         self,

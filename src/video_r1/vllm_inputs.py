@@ -1,0 +1,114 @@
+"""Requests for vLLM built from the project's decoded media: pure functions, testable without vLLM.
+
+vLLM is GPU-only and imported lazily by its callers (the T-GRPO trainer's colocate rollouts, the eval and
+annotation backends). What they hand to ``vllm.LLM.generate`` is built here, from the same decoded media the
+HF path gives the processor, so both paths see the same frames, sizes and temporal spacing:
+
+- a video is ``(frames, metadata)``: ``frames`` a ``uint8`` ``numpy`` array ``(T, H, W, C)`` (vLLM's layout;
+  the project keeps ``(T, C, H, W)`` tensors), ``metadata`` the fields of
+  ``transformers.video_utils.VideoMetadata`` from :func:`video_r1.data.vision.to_video_metadata`, so the
+  Qwen2.5-VL processor inside vLLM computes the same ``second_per_grid_ts`` as ours;
+- ``mm_processor_kwargs`` turns vLLM's own frame sampling and resizing off (the frames are already sampled
+  and sized by the vision preset), exactly as :func:`video_r1.data.vision.processor_video_kwargs` does for
+  the HF processor;
+- an image is the PIL image itself.
+
+The original passed no fps to the processor in training and ``fps`` through ``mm_processor_kwargs`` in
+evaluation; here every path passes the real metadata (or the original's fixed 2 fps with
+``temporal_rope="fixed_2fps"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from video_r1.data.vision import TemporalRope, to_video_metadata
+
+#: Processor settings for pre-sampled, pre-sized frames (mirrors ``processor_video_kwargs``).
+VIDEO_PROCESSOR_KWARGS: dict[str, Any] = {"do_sample_frames": False, "do_resize": False}
+
+_METADATA_FIELDS = (
+    "total_num_frames",
+    "fps",
+    "width",
+    "height",
+    "duration",
+    "video_backend",
+    "frames_indices",
+)
+
+
+def video_metadata_dict(
+    metadata: Mapping[str, Any], temporal_rope: TemporalRope = "sampled_fps"
+) -> dict[str, Any]:
+    """Plain-dict ``VideoMetadata`` fields for one video (what vLLM's video item carries)."""
+    md = to_video_metadata(dict(metadata), temporal_rope)
+    out = {name: getattr(md, name) for name in _METADATA_FIELDS}
+    out["frames_indices"] = [int(i) for i in out["frames_indices"]]
+    out["do_sample_frames"] = False
+    return out
+
+
+def vllm_video(
+    frames: Any, metadata: Mapping[str, Any], temporal_rope: TemporalRope = "sampled_fps"
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """``(uint8 array (T, H, W, C), metadata dict)`` for a ``(T, C, H, W)`` frame tensor or array."""
+    array = frames.numpy() if hasattr(frames, "numpy") else np.asarray(frames)
+    if array.ndim != 4 or array.shape[1] not in (1, 3):
+        raise ValueError(
+            f"expected video frames shaped (T, C, H, W) with C in (1, 3), got {tuple(array.shape)}"
+        )
+    if array.dtype != np.uint8:
+        raise ValueError(f"expected uint8 frames (as the vision presets return), got {array.dtype}")
+    nframes = len(metadata.get("frames_indices", ()))
+    if nframes and nframes != array.shape[0]:
+        raise ValueError(f"{array.shape[0]} frames but metadata lists {nframes} frame indices")
+    return np.ascontiguousarray(array.transpose(0, 2, 3, 1)), video_metadata_dict(metadata, temporal_rope)
+
+
+def vllm_multi_modal_data(
+    media: Sequence[Mapping[str, Any]], temporal_rope: TemporalRope = "sampled_fps"
+) -> dict[str, Any]:
+    """``multi_modal_data`` for one prompt from its media dicts (``collate.media_to_dict`` form).
+
+    One item of a kind is passed bare, several as a list, as vLLM expects.
+    """
+    images: list[Any] = []
+    videos: list[tuple[np.ndarray, dict[str, Any]]] = []
+    for item in media:
+        kind = item.get("type")
+        if kind == "video":
+            videos.append(vllm_video(item["frames"], item["video_metadata"], temporal_rope))
+        elif kind == "image":
+            images.append(item["image"])
+        else:
+            raise ValueError(f"unknown media type {kind!r}")
+    data: dict[str, Any] = {}
+    if images:
+        data["image"] = images[0] if len(images) == 1 else images
+    if videos:
+        data["video"] = videos[0] if len(videos) == 1 else videos
+    return data
+
+
+def vllm_request(
+    prompt: str | Sequence[int],
+    media: Sequence[Mapping[str, Any]] | None = None,
+    temporal_rope: TemporalRope = "sampled_fps",
+) -> dict[str, Any]:
+    """One vLLM prompt dict: chat-templated text (``prompt``) or token ids (``prompt_token_ids``) + media.
+
+    Token ids may already contain the expanded vision placeholders (as the HF processor produced them);
+    vLLM recognises an applied expansion and keeps the ids.
+    """
+    request: dict[str, Any] = (
+        {"prompt": prompt} if isinstance(prompt, str) else {"prompt_token_ids": [int(t) for t in prompt]}
+    )
+    if media:
+        request["multi_modal_data"] = vllm_multi_modal_data(media, temporal_rope)
+        if "video" in request["multi_modal_data"]:
+            request["mm_processor_kwargs"] = dict(VIDEO_PROCESSOR_KWARGS)
+    return request
