@@ -118,6 +118,21 @@ class TGRPOConfig(GRPOConfig):
         },
     )
 
+    reuse_vision_features: bool = field(
+        default=True,
+        metadata={
+            "help": "Run the vision tower once per distinct image/video of a log-prob batch and share the "
+            "features among its completions (TRL and the original encode each media once per completion, G "
+            "times per pass). Same log-probs and gradients; false = the repeat-everything path, for comparison."
+        },
+    )
+    freeze_vision_tower: bool = field(
+        default=False,
+        metadata={
+            "help": "Freeze the vision tower (no gradient, features computed without autograd). The original "
+            "trained every parameter."
+        },
+    )
     max_prompt_length: int | None = field(
         default=None,
         metadata={

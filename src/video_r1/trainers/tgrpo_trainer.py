@@ -104,6 +104,76 @@ class _WithVideoInputs:
         return self.model(*args, **kwargs, **self.extra)
 
 
+class _SharedVisionForward:
+    """Calls ``model`` with vision features computed once per distinct media of the chunk.
+
+    ``rows`` holds one vision dict per sequence; rows of the same sample share one dict object (the trainer
+    processes each sample once), so the vision tower runs on each distinct dict once and its output is
+    expanded to every row that uses it. The expanded features are scattered into the token embeddings at
+    the placeholder positions and the model runs from ``inputs_embeds`` with the M-RoPE positions computed
+    from the per-row grids - the same arithmetic as the model's own forward, which would encode the media
+    once per row. Rows without vision pass through unchanged.
+    """
+
+    def __init__(
+        self, model, base, rows: list[dict[str, torch.Tensor]], token_ids: dict[str, int], frozen: bool
+    ):
+        self.model, self.base, self.rows, self.token_ids, self.frozen = model, base, rows, token_ids, frozen
+
+    def _features(self, kind: str, device) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+        pixels_key, grid_key = ("pixel_values", "image_grid_thw") if kind == "image" else VIDEO_KEYS[:2]
+        distinct: dict[int, int] = {}
+        unique_rows = []
+        for row in self.rows:
+            if pixels_key in row and id(row) not in distinct:
+                distinct[id(row)] = len(unique_rows)
+                unique_rows.append(row)
+        used = [row for row in self.rows if pixels_key in row]
+        if not used:
+            return None, {}
+        encode = self.base.get_image_features if kind == "image" else self.base.get_video_features
+        pixels = torch.cat([r[pixels_key] for r in unique_rows]).to(device)
+        grids = torch.cat([r[grid_key] for r in unique_rows]).to(device)
+        with torch.no_grad() if self.frozen else contextlib.nullcontext():
+            per_media = encode(pixels, grids).pooler_output
+        # one media item per sample: the i-th distinct row owns the i-th feature block
+        features = torch.cat([per_media[distinct[id(r)]] for r in used])
+        grid_fields = {grid_key: torch.cat([r[grid_key] for r in used]).to(device)}
+        if kind == "video" and all("second_per_grid_ts" in r for r in used):
+            grid_fields["second_per_grid_ts"] = torch.cat([r["second_per_grid_ts"] for r in used]).to(device)
+        return features, grid_fields
+
+    def __call__(self, input_ids, attention_mask, mm_token_type_ids=None, **kwargs):
+        device = input_ids.device
+        embeds = self.base.get_input_embeddings()(input_ids)
+        grids: dict[str, torch.Tensor] = {}
+        for kind in ("image", "video"):
+            features, fields = self._features(kind, device)
+            if features is None:
+                continue
+            mask = input_ids == self.token_ids[kind]
+            if int(mask.sum()) != features.shape[0]:
+                raise RuntimeError(
+                    f"{kind} features and {kind} tokens do not match: {int(mask.sum())} tokens, "
+                    f"{features.shape[0]} features"
+                )
+            embeds = embeds.masked_scatter(mask.unsqueeze(-1), features.to(embeds.dtype))
+            grids.update(fields)
+        position_ids = None
+        if grids:
+            position_ids, _ = self.base.get_rope_index(
+                input_ids,
+                image_grid_thw=grids.get("image_grid_thw"),
+                video_grid_thw=grids.get("video_grid_thw"),
+                second_per_grid_ts=grids.get("second_per_grid_ts"),
+                attention_mask=attention_mask,
+                mm_token_type_ids=mm_token_type_ids,
+            )
+        return self.model(
+            inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids, **kwargs
+        )
+
+
 def suppress_tokens_kwargs(
     generation_kwargs: dict[str, Any] | None, token_ids: list[int], for_vllm: bool
 ) -> dict[str, Any]:
@@ -243,6 +313,9 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
         }
         if self.use_vllm:
             self._wrap_vllm_engine()
+        if self.args.freeze_vision_tower:
+            for param in self._vision_model(self.model).visual.parameters():
+                param.requires_grad_(False)
 
     def _wrap_vllm_engine(self) -> None:
         """Let TRL's colocated ``vllm.LLM`` receive videos (see :class:`VLLMMedia`)."""
@@ -453,6 +526,29 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
             mm = torch.zeros_like(ids)
             mm[ids == self._vision_token_ids["image"]] = 1
             mm[ids == self._vision_token_ids["video"]] = 2
+            if self.args.reuse_vision_features:
+                lp, ent, ax = super()._get_per_token_logps_and_entropies(
+                    _SharedVisionForward(
+                        model,
+                        self._vision_model(model),
+                        chunk,
+                        self._vision_token_ids,
+                        self.args.freeze_vision_tower,
+                    ),
+                    ids,
+                    attention_mask[start:end],
+                    logits_to_keep,
+                    batch_size=end - start,
+                    compute_entropy=compute_entropy,
+                    compute_aux_loss=compute_aux_loss,
+                    mm_token_type_ids=mm,
+                )
+                logps.append(lp)
+                if ent is not None:
+                    entropies.append(ent)
+                if ax is not None:
+                    aux.append(ax)
+                continue
             video = {k: fields[k] for k in VIDEO_KEYS if k in fields}
             image_kwargs = {}
             if "pixel_values" in fields:
@@ -482,6 +578,13 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
             torch.cat(entropies) if entropies else None,
             torch.stack(aux).mean() if aux else None,
         )
+
+    def _vision_model(self, model):
+        """The ``Qwen2_5_VLModel`` inside ``model`` (DDP, DeepSpeed and PEFT wrappers removed)."""
+        base = self.accelerator.unwrap_model(model)
+        if hasattr(base, "get_base_model"):  # PEFT
+            base = base.get_base_model()
+        return base.model
 
     def _compute_loss(self, model, inputs):
         with self._vision_rows(inputs.get("vision")):
