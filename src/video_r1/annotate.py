@@ -1,0 +1,354 @@
+"""Chain-of-thought annotation: turn a Video-R1-format file into a COT-165k-style SFT file.
+
+The original (``generate_cot_vllm.py``, behaviour notes section 6) asked Qwen2.5-VL-72B-Instruct each
+question with the evaluation wording of the prompt (no system prompt), sampled one completion
+(temperature 1.0, top_p 0.95, 512 tokens), scored it with the RL accuracy reward against the record's
+solution, and kept a record when ``reward > 0.6``, storing the completion's ``<think>...</think>`` block
+as ``process``. This module does the same, with these changes:
+
+- a failure on one sample (e.g. an unreadable video) is recorded for that sample only; the original
+  replaced the whole batch of 32 with ``"<answer>error</answer>"``;
+- results are appended to ``raw.jsonl`` one line per record (flushed and fsync-ed), so a crash or a
+  ``kill -9`` loses nothing already generated, and a restart skips exactly the records already written;
+- ``cot.json`` (the SFT file) and ``summary.json`` are rebuilt from ``raw.jsonl`` at the end of every run,
+  including resumed ones;
+- both vLLM (the original's engine) and HF ``generate`` (CPU, tests) backends, via :mod:`video_r1.inference`.
+
+Outputs in ``output_dir``:
+
+``raw.jsonl``     every processed record: its input fields (without the computed ``media_path``) plus
+                  ``key``, ``output``, ``answer`` (extracted), ``reward``, ``select``, ``error``,
+                  ``num_tokens`` and ``sample_fps``;
+``cot.json``      JSON array of the selected records that have a think block: input fields + ``process``,
+                  in input order (COT-165k format; loads with ``load_records(..., require_process=True)``);
+``summary.json``  counts (total, done, selected, errors, ...), mean reward, wall time, settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from video_r1.resumable import ResultsFile
+from video_r1.rewards.accuracy import accuracy_reward, extract_answer
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "AnnotateConfig",
+    "RAW_NAME",
+    "COT_NAME",
+    "SUMMARY_NAME",
+    "annotate",
+    "build_cot_records",
+    "extract_think",
+    "record_keys",
+    "score_output",
+    "summarize",
+]
+
+RAW_NAME = "raw.jsonl"
+COT_NAME = "cot.json"
+SUMMARY_NAME = "summary.json"
+DEFAULT_MODEL = "Qwen/Qwen2.5-VL-72B-Instruct"
+
+#: Fields added to a record in raw.jsonl (never copied into cot.json).
+RESULT_FIELDS = ("key", "output", "answer", "reward", "select", "error", "num_tokens", "sample_fps")
+#: Fields of a loaded record that are computed by the loader, not part of the input file.
+COMPUTED_FIELDS = ("media_path",)
+
+_THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL)
+
+Scorer = Callable[[str, Mapping[str, Any]], float]
+
+
+@dataclass
+class AnnotateConfig:
+    """Settings of one annotation run (the CLI flags of ``video-r1 annotate``)."""
+
+    input: str
+    output_dir: str
+    model_name_or_path: str = DEFAULT_MODEL
+    data_root: str | None = None
+    backend: str = "vllm"
+    batch_size: int = 32
+    min_reward: float = 0.6
+    preset: str = "train"
+    max_frames: int | None = None
+    limit: int | None = None
+    seed: int | None = None
+    temperature: float = 1.0
+    top_p: float = 0.95
+    max_new_tokens: int = 512
+    video_backend: str = "decord"
+    temporal_rope: str = "sampled_fps"
+    dtype: str = "auto"
+    device: str | None = None
+    tensor_parallel_size: int | None = None
+    max_model_len: int = 8192
+    gpu_memory_utilization: float = 0.8
+    retry_errors: bool = False
+    progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def extract_think(output: str | None) -> str | None:
+    """The first ``<think>...</think>`` block of ``output`` (tags included), or None."""
+    if not output:
+        return None
+    match = _THINK_RE.search(output)
+    return match.group(0) if match else None
+
+
+def score_output(output: str, record: Mapping[str, Any]) -> float:
+    """The RL accuracy reward of ``output`` against ``record["solution"]`` (regression: 1 - relative error)."""
+    return float(
+        accuracy_reward([output], solution=[record["solution"]], problem_type=[record["problem_type"]])[0]
+    )
+
+
+def record_keys(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A stable key per record: ``str(problem_id)``, or ``"<problem_id>@<index>"`` for every record when
+    some ``problem_id`` repeats in the file (``index`` = position in the input file)."""
+    ids = [str(r["problem_id"]) for r in records]
+    if len(set(ids)) == len(ids):
+        return ids
+    return [f"{pid}@{index}" for index, pid in enumerate(ids)]
+
+
+def _input_fields(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in COMPUTED_FIELDS and k not in RESULT_FIELDS}
+
+
+def build_cot_records(
+    raw: Sequence[Mapping[str, Any]], order: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """COT-165k records from raw.jsonl lines: selected lines with a think block, input fields + ``process``.
+
+    ``order`` (keys) puts the records in input order; lines whose key is not in it are left out.
+    """
+    by_key = {line["key"]: line for line in raw}
+    keys = list(order) if order is not None else [line["key"] for line in raw]
+    cot = []
+    for key in keys:
+        line = by_key.get(key)
+        if line is None or not line.get("select"):
+            continue
+        process = extract_think(line.get("output"))
+        if process is None:
+            continue
+        record = _input_fields(line)
+        record["process"] = process
+        cot.append(record)
+    return cot
+
+
+def summarize(raw: Sequence[Mapping[str, Any]], total: int, cot_count: int) -> dict[str, Any]:
+    """Counts over raw.jsonl lines: done, selected, errors, mean reward, per problem type."""
+    rewards = [line["reward"] for line in raw if line.get("error") is None and line.get("reward") is not None]
+    by_type: dict[str, Counter] = {}
+    for line in raw:
+        counts = by_type.setdefault(line.get("problem_type", "?"), Counter())
+        counts["done"] += 1
+        counts["selected"] += bool(line.get("select"))
+        counts["errors"] += line.get("error") is not None
+    return {
+        "total": total,
+        "done": len(raw),
+        "remaining": max(0, total - len(raw)),
+        "selected": sum(bool(line.get("select")) for line in raw),
+        "cot_records": cot_count,
+        "errors": sum(line.get("error") is not None for line in raw),
+        "no_answer_tag": sum(line.get("error") is None and not line.get("answer") for line in raw),
+        "no_think_block": sum(
+            line.get("error") is None and extract_think(line.get("output")) is None for line in raw
+        ),
+        "mean_reward": (sum(rewards) / len(rewards)) if rewards else None,
+        "by_problem_type": {k: dict(v) for k, v in sorted(by_type.items())},
+    }
+
+
+def _write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(obj, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _drop_error_lines(results: ResultsFile) -> int:
+    """Rewrite raw.jsonl without its error lines (atomically), so those records are generated again."""
+    lines = results.records()
+    kept = [line for line in lines if line.get("error") is None]
+    dropped = len(lines) - len(kept)
+    if dropped:
+        tmp = results.path.with_name(results.path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            for line in kept:
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, results.path)
+    return dropped
+
+
+def annotate(
+    config: AnnotateConfig,
+    *,
+    backend=None,
+    scorer: Scorer | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) an annotation; returns the summary written to ``summary.json``.
+
+    ``backend`` (an already built :mod:`video_r1.inference` backend) and ``scorer`` (``(output, record) ->
+    reward``, default :func:`score_output`) are for tests and library use; the CLI builds the backend from
+    ``config``.
+    """
+    from video_r1.data.records import load_records
+    from video_r1.data.vision import get_preset
+    from video_r1.inference import GenerationRequest, SamplingConfig, load_backend
+
+    start = time.perf_counter()
+    scorer = scorer or score_output
+    if config.limit is not None and config.limit < 1:
+        raise ValueError(f"limit must be >= 1, got {config.limit}")
+    out_dir = Path(config.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    dataset = load_records(config.input, data_root=config.data_root)
+    records = [dataset[i] for i in range(len(dataset))]
+    all_keys = record_keys(records)  # from the whole file, so --limit never changes a record's key
+    keys = all_keys
+    if config.limit is not None:
+        records, keys = records[: config.limit], all_keys[: config.limit]
+    key_set = set(keys)
+
+    results = ResultsFile(out_dir / RAW_NAME)
+    if config.retry_errors:
+        dropped = _drop_error_lines(results)
+        if dropped:
+            logger.info("--retry_errors: %d record(s) with errors will be generated again", dropped)
+    done = results.done_keys()
+    unknown = sorted(done - set(all_keys))
+    if unknown:
+        raise ValueError(
+            f"{results.path} holds {len(unknown)} result(s) whose key is not in {config.input} "
+            f"(e.g. {unknown[:3]}); was this output_dir written for another input file?"
+        )
+    todo = [(k, r) for k, r in zip(keys, records) if k not in done]
+    logger.info(
+        "annotate: %d records, %d already in %s, %d to generate",
+        len(records),
+        len(done & key_set),
+        results.path,
+        len(todo),
+    )
+
+    preset = get_preset(config.preset, max_frames=config.max_frames)
+    sampling = SamplingConfig(
+        temperature=config.temperature,
+        top_p=config.top_p,
+        max_new_tokens=config.max_new_tokens,
+        seed=config.seed,
+    )
+    own_backend = backend is None and bool(todo)
+    if own_backend:
+        engine_kwargs = dict(config.extra)
+        if config.backend == "vllm":
+            engine_kwargs.setdefault("max_model_len", config.max_model_len)
+            engine_kwargs.setdefault("gpu_memory_utilization", config.gpu_memory_utilization)
+            engine_kwargs.setdefault("tensor_parallel_size", config.tensor_parallel_size)
+            if config.device is not None:
+                logger.warning(
+                    "--device %s is ignored by the vllm backend (vLLM places the model)", config.device
+                )
+        backend = load_backend(
+            config.backend,
+            config.model_name_or_path,
+            preset=preset,
+            sampling=sampling,
+            batch_size=config.batch_size,
+            dtype=config.dtype,
+            device=config.device if config.backend == "hf" else None,
+            temporal_rope=config.temporal_rope,
+            video_backend=config.video_backend,
+            **engine_kwargs,
+        )
+    try:
+        if todo:
+            by_key = dict(todo)
+            requests = [GenerationRequest(key=k, record=r, variant="annotate") for k, r in todo]
+            progress = "annotate" if config.progress else False
+            for result in backend.iter_generate(requests, progress=progress):
+                record = by_key[result.key]
+                line = _input_fields(record)
+                if result.error is None:
+                    reward = float(scorer(result.output, record))
+                    answer = extract_answer(result.output)
+                else:
+                    reward, answer = None, None
+                line.update(
+                    key=result.key,
+                    output=result.output,
+                    answer=answer,
+                    reward=reward,
+                    select=result.error is None and reward > config.min_reward,
+                    error=result.error,
+                    num_tokens=result.num_tokens,
+                    sample_fps=result.sample_fps,
+                )
+                results.append(line)
+    finally:
+        if own_backend:
+            backend.close()
+
+    return finalize(config, keys, results, start)
+
+
+def finalize(
+    config: AnnotateConfig, keys: Sequence[str], results: ResultsFile, start: float
+) -> dict[str, Any]:
+    """Rebuild cot.json and summary.json from raw.jsonl."""
+    out_dir = Path(config.output_dir)
+    key_set = set(keys)
+    raw = [line for line in results.records() if line["key"] in key_set]
+    cot = build_cot_records(raw, order=keys)
+    _write_json_atomic(out_dir / COT_NAME, cot)
+    previous = {}
+    summary_path = out_dir / SUMMARY_NAME
+    if summary_path.is_file():
+        try:
+            previous = json.loads(summary_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            previous = {}
+    wall = time.perf_counter() - start
+    summary = summarize(raw, total=len(keys), cot_count=len(cot))
+    summary.update(
+        wall_time_s=round(wall, 3),
+        total_wall_time_s=round(wall + float(previous.get("total_wall_time_s", 0.0)), 3),
+        runs=int(previous.get("runs", 0)) + 1,
+        min_reward=config.min_reward,
+        config={k: v for k, v in asdict(config).items() if k != "extra"},
+        files={"raw": str(out_dir / RAW_NAME), "cot": str(out_dir / COT_NAME)},
+    )
+    _write_json_atomic(summary_path, summary)
+    logger.info(
+        "annotate: %d/%d done, %d selected (%d with a think block -> %s), %d errors",
+        summary["done"],
+        summary["total"],
+        summary["selected"],
+        summary["cot_records"],
+        out_dir / COT_NAME,
+        summary["errors"],
+    )
+    return summary

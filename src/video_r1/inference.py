@@ -1,0 +1,601 @@
+"""Batched generation over Video-R1 records with per-sample errors, on HF ``generate`` or vLLM.
+
+Evaluation and CoT annotation both turn records into completions: build the conversation
+(:func:`video_r1.prompts.build_conversation`), decode the record's media with a vision preset, apply the
+chat template and generate. The original did this inline with vLLM and, when anything in a batch failed
+(one unreadable video), replaced the *whole batch* with ``"<answer>error</answer>"``. Here every sample
+gets its own :class:`GenerationResult`: a sample whose media or prompt cannot be built carries an
+``error`` and no ``output``, and its batch neighbours are generated as usual. When the model call itself
+fails for a batch, its samples are retried one by one so that only the sample that really fails gets an
+error.
+
+Two backends with one interface (:func:`load_backend`):
+
+- :class:`HFBackend`: ``transformers`` ``AutoModelForImageTextToText.generate``, batched with left
+  padding, any device and dtype (the CPU path, tests, and small GPU runs);
+- :class:`VLLMBackend`: ``vllm.LLM`` (GPU only, imported lazily), the original's engine; requests are built
+  by :func:`build_vllm_requests` from the same decoded frames the HF path uses (see
+  :mod:`video_r1.vllm_inputs`).
+
+Both expose ``generate(requests) -> list[GenerationResult]`` (same order), ``iter_generate(requests)``
+(yields results as each batch finishes, with a progress bar showing samples/s) and ``close()``. Media of
+the next batch is decoded in a background thread while the current batch generates.
+
+Sampling: ``temperature == 0`` is greedy. Sampling uses exactly ``temperature`` and ``top_p``: the
+checkpoint's own ``generation_config`` defaults (Qwen2.5-VL ships ``top_k=1`` and
+``repetition_penalty=1.05``) are overridden with ``top_k`` off and no repetition penalty, because the
+original passed explicit ``SamplingParams`` to vLLM, which ignore the checkpoint's defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from video_r1.data.collate import build_processor_inputs, media_to_dict
+from video_r1.data.media import load_media_for_record
+from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
+from video_r1.prompts import build_conversation
+from video_r1.vllm_inputs import vllm_request
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BACKENDS",
+    "GenerationRequest",
+    "GenerationResult",
+    "HFBackend",
+    "PreparedSample",
+    "SamplingConfig",
+    "VLLMBackend",
+    "build_vllm_requests",
+    "format_error",
+    "load_backend",
+    "prepare_sample",
+    "vision_placeholder_ids",
+]
+
+BACKENDS = ("hf", "vllm")
+VLLM_INSTALL_HINT = "vLLM is not installed (it is GPU-only); install the GPU stack: bash setup.sh --gpu"
+
+
+@dataclass
+class SamplingConfig:
+    """Decoding settings shared by both backends."""
+
+    #: Sampling temperature; 0 means greedy decoding.
+    temperature: float = 1.0
+    #: Nucleus sampling mass (1.0 = off).
+    top_p: float = 1.0
+    #: Maximum number of generated tokens per sample.
+    max_new_tokens: int = 512
+    #: Seed of the sampler (None = not seeded).
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+@dataclass
+class GenerationRequest:
+    """One sample to generate for."""
+
+    #: Unique id of the sample in its run (chosen by the caller, e.g. "<problem_id>" or "<problem_id>#<i>").
+    key: str
+    #: A validated record (from :func:`video_r1.data.records.load_records`) with ``media_path``.
+    record: dict
+    #: Prompt variant (:data:`video_r1.prompts.VARIANTS`) used to build the conversation.
+    variant: str = "eval"
+
+
+@dataclass
+class GenerationResult:
+    """The outcome of one :class:`GenerationRequest`."""
+
+    key: str
+    #: Decoded completion (special tokens skipped); None on error.
+    output: str | None
+    #: ``"<ExceptionType>: <message>"`` (e.g. a ``MediaError`` naming problem_id and path); None on success.
+    error: str | None = None
+    #: Completion length in tokens, up to and including the first end-of-sequence token.
+    num_tokens: int | None = None
+    #: The sampled frame rate of the video frames given to the model (videos only).
+    sample_fps: float | None = None
+
+
+@dataclass
+class PreparedSample:
+    """A request whose prompt text and media are ready for a model (output of :func:`prepare_sample`)."""
+
+    key: str
+    #: Chat-templated prompt text (with the generation prompt appended).
+    text: str
+    #: Decoded media in :func:`video_r1.data.collate.media_to_dict` form.
+    media: dict[str, Any]
+    sample_fps: float | None = None
+    #: Extra information for callers (problem_id, media path).
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def format_error(err: BaseException) -> str:
+    """``"<ExceptionType>: <message>"`` on one line."""
+    text = f"{type(err).__name__}: {err}"
+    return " ".join(text.split())
+
+
+def vision_placeholder_ids(tokenizer) -> list[int]:
+    """Ids of the Qwen2.5-VL vision placeholder tokens, suppressed at generation (Video-R1 #23).
+
+    Same token list as the T-GRPO trainer (``VISION_PLACEHOLDER_TOKENS``); tokens the vocabulary lacks
+    are left out.
+    """
+    from video_r1.trainers.tgrpo_trainer import VISION_PLACEHOLDER_TOKENS
+
+    ids = [tokenizer.convert_tokens_to_ids(token) for token in VISION_PLACEHOLDER_TOKENS]
+    return sorted({i for i in ids if i is not None and i != tokenizer.unk_token_id})
+
+
+def chat_prompt(processor, record: dict[str, Any], variant: str = "eval") -> str:
+    """The chat-templated prompt text for ``record`` (media placeholder first, generation prompt added)."""
+    conversation = build_conversation(record, variant)
+    return processor.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+
+
+def prepare_sample(
+    request: GenerationRequest, processor, preset: VisionPreset, video_backend: str | None = "decord"
+) -> PreparedSample | GenerationResult:
+    """Prompt text + decoded media for one request, or an error :class:`GenerationResult`.
+
+    Media is decoded with ``load_media_for_record(record, preset, "error", video_kwargs={"backend": ...})``;
+    a ``MediaError`` (missing, empty, unreadable, truncated ... file) or a malformed record becomes the
+    sample's error. Never raises for per-sample problems.
+    """
+    record = request.record
+    try:
+        text = chat_prompt(processor, record, request.variant)
+        video_kwargs = {"backend": video_backend} if video_backend else {}
+        loaded = load_media_for_record(record, preset, "error", video_kwargs=video_kwargs)
+        media = media_to_dict(loaded)
+    except Exception as err:  # per-sample: media errors, bad records, template errors
+        logger.warning("sample %s: %s", request.key, format_error(err))
+        return GenerationResult(key=request.key, output=None, error=format_error(err))
+    sample_fps = None
+    if media["type"] == "video":
+        sample_fps = float(media["video_metadata"]["sample_fps"])
+    info = {"problem_id": record.get("problem_id"), "path": media.get("path")}
+    return PreparedSample(key=request.key, text=text, media=media, sample_fps=sample_fps, info=info)
+
+
+def build_vllm_requests(
+    samples: Sequence[PreparedSample], temporal_rope: str = "sampled_fps"
+) -> list[dict[str, Any]]:
+    """vLLM prompt dicts (``prompt`` + ``multi_modal_data`` [+ ``mm_processor_kwargs``]) for a batch.
+
+    Pure: needs no vLLM, so it is tested on CPU. Each sample's decoded frames go through
+    :func:`video_r1.vllm_inputs.vllm_request`, so vLLM sees the same frames, sizes and temporal spacing
+    as the HF path.
+    """
+    return [vllm_request(sample.text, [sample.media], temporal_rope) for sample in samples]
+
+
+def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class _Backend:
+    """Shared batching, background decoding, progress and per-sample error handling."""
+
+    name = "base"
+
+    def __init__(
+        self,
+        processor,
+        *,
+        preset: VisionPreset | str,
+        sampling: SamplingConfig,
+        batch_size: int = 8,
+        temporal_rope: str = "sampled_fps",
+        video_backend: str = "decord",
+        decode_workers: int = 1,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if temporal_rope not in TEMPORAL_ROPE_MODES:
+            raise ValueError(f"temporal_rope must be one of {TEMPORAL_ROPE_MODES}, got {temporal_rope!r}")
+        if video_backend not in VIDEO_BACKENDS:
+            raise ValueError(f"video_backend must be one of {VIDEO_BACKENDS}, got {video_backend!r}")
+        self.processor = processor
+        self.preset = get_preset(preset)
+        self.sampling = sampling
+        self.batch_size = batch_size
+        self.temporal_rope = temporal_rope
+        self.video_backend = video_backend
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=max(1, decode_workers), thread_name_prefix="video-r1-decode"
+        )
+
+    # -- to implement ------------------------------------------------------------------------------
+
+    def _generate_prepared(self, samples: Sequence[PreparedSample]) -> list[tuple[str, int]]:
+        """(text, num_tokens) per sample; may raise for the whole batch."""
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------------------------
+
+    def _prepare_batch(
+        self, requests: Sequence[GenerationRequest]
+    ) -> list[PreparedSample | GenerationResult]:
+        # Runs in the decode thread. It only renders the chat template (tokenize=False, no Rust tokenizer
+        # call) and decodes media, so it does not race with the processor call of the batch being generated.
+        return [prepare_sample(r, self.processor, self.preset, self.video_backend) for r in requests]
+
+    def _run_batch(self, prepared: Sequence[PreparedSample | GenerationResult]) -> list[GenerationResult]:
+        results: list[GenerationResult | None] = [
+            p if isinstance(p, GenerationResult) else None for p in prepared
+        ]
+        ready = [(i, p) for i, p in enumerate(prepared) if isinstance(p, PreparedSample)]
+        if ready:
+            samples = [p for _, p in ready]
+            try:
+                outputs = self._generate_prepared(samples)
+            except Exception as err:
+                if len(samples) == 1:
+                    outputs = [err]
+                else:
+                    logger.warning(
+                        "%s: batch of %d failed (%s); retrying its samples one by one",
+                        self.name,
+                        len(samples),
+                        format_error(err),
+                    )
+                    outputs = []
+                    for sample in samples:
+                        try:
+                            outputs.append(self._generate_prepared([sample])[0])
+                        except Exception as single_err:
+                            outputs.append(single_err)
+            for (index, sample), out in zip(ready, outputs, strict=True):
+                if isinstance(out, BaseException):
+                    logger.warning("sample %s: generation failed: %s", sample.key, format_error(out))
+                    results[index] = GenerationResult(
+                        key=sample.key, output=None, error=format_error(out), sample_fps=sample.sample_fps
+                    )
+                else:
+                    text, num_tokens = out
+                    results[index] = GenerationResult(
+                        key=sample.key, output=text, num_tokens=num_tokens, sample_fps=sample.sample_fps
+                    )
+        return [r for r in results if r is not None]
+
+    def iter_generate(
+        self, requests: Sequence[GenerationRequest], progress: bool | str = True
+    ) -> Iterator[GenerationResult]:
+        """Yield results batch by batch, in request order, as each batch finishes.
+
+        ``progress`` is ``False`` (no bar), ``True`` or a description string for the tqdm bar (samples/s).
+        Media of batch ``i+1`` is decoded in the background while batch ``i`` generates.
+        """
+        from tqdm.auto import tqdm
+
+        if self._pool is None:
+            raise RuntimeError(f"{type(self).__name__} is closed")
+        requests = list(requests)
+        keys = [r.key for r in requests]
+        if len(set(keys)) != len(keys):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise ValueError(f"request keys must be unique; {dup!r} appears more than once")
+        batches = _batches(requests, self.batch_size)
+        bar = tqdm(
+            total=len(requests),
+            desc=progress if isinstance(progress, str) else self.name,
+            unit="sample",
+            disable=not progress,
+            dynamic_ncols=True,
+        )
+        try:
+            pending: Future | None = self._pool.submit(self._prepare_batch, batches[0]) if batches else None
+            for index in range(len(batches)):
+                prepared = pending.result()
+                pending = (
+                    self._pool.submit(self._prepare_batch, batches[index + 1])
+                    if index + 1 < len(batches)
+                    else None
+                )
+                start = time.perf_counter()
+                results = self._run_batch(prepared)
+                errors = sum(r.error is not None for r in results)
+                logger.debug(
+                    "%s: batch %d/%d (%d samples, %d errors) in %.1f s",
+                    self.name,
+                    index + 1,
+                    len(batches),
+                    len(results),
+                    errors,
+                    time.perf_counter() - start,
+                )
+                bar.update(len(results))
+                yield from results
+        finally:
+            bar.close()
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        """Results for ``requests``, in the same order (no progress bar)."""
+        return list(self.iter_generate(requests, progress=False))
+
+    def close(self) -> None:
+        """Stop the decoding thread and release the model."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class HFBackend(_Backend):
+    """``transformers`` generation: batched, left padded, on any device and dtype.
+
+    ``device``: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ... or ``"auto"`` (``device_map="auto"``, to spread a
+    large model over the visible GPUs); default: ``"cuda"`` when available, else ``"cpu"``.
+    """
+
+    name = "hf"
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        *,
+        preset: VisionPreset | str,
+        sampling: SamplingConfig,
+        batch_size: int = 8,
+        dtype: str = "auto",
+        device: str | None = None,
+        temporal_rope: str = "sampled_fps",
+        video_backend: str = "decord",
+        model=None,
+        processor=None,
+        **model_kwargs: Any,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        if processor is None:
+            processor = AutoProcessor.from_pretrained(model_name_or_path)
+        super().__init__(
+            processor,
+            preset=preset,
+            sampling=sampling,
+            batch_size=batch_size,
+            temporal_rope=temporal_rope,
+            video_backend=video_backend,
+        )
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if model is None:
+            torch_dtype: Any = dtype if dtype == "auto" else getattr(torch, dtype)
+            kwargs = dict(model_kwargs)
+            if device == "auto":
+                kwargs["device_map"] = "auto"
+            model = AutoModelForImageTextToText.from_pretrained(
+                model_name_or_path, dtype=torch_dtype, **kwargs
+            )
+            if device != "auto":
+                model = model.to(device)
+        self.model = model.eval()
+        self.device = self.model.device if device == "auto" else torch.device(device)
+        self.tokenizer = getattr(processor, "tokenizer", processor)
+        eos = [self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids("<|im_end|>")]
+        self.eos_token_ids = sorted({i for i in eos if i is not None and i != self.tokenizer.unk_token_id})
+        self.pad_token_id = (
+            self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_token_ids[0]
+        )
+        self.suppress_tokens = vision_placeholder_ids(self.tokenizer)
+        self.generation_config = self._generation_config()
+
+    def _generation_config(self):
+        from transformers import GenerationConfig
+
+        s = self.sampling
+        common = {
+            "max_new_tokens": s.max_new_tokens,
+            "eos_token_id": self.eos_token_ids,
+            "pad_token_id": self.pad_token_id,
+            "suppress_tokens": self.suppress_tokens,
+            "repetition_penalty": 1.0,
+        }
+        if s.greedy:
+            # Sampling fields at their neutral values, so the checkpoint's own (e.g. top_k=1) do not leak in
+            # and transformers does not warn about sampling flags in greedy mode.
+            return GenerationConfig(do_sample=False, temperature=1.0, top_p=1.0, top_k=50, **common)
+        return GenerationConfig(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=0, **common)
+
+    def _seed_batch(self, samples: Sequence[PreparedSample]) -> None:
+        """Seed torch from (seed, the batch's keys): a rerun with the same batches reproduces the samples."""
+        import torch
+
+        if self.sampling.seed is None or self.sampling.greedy:
+            return
+        digest = zlib.crc32("\x00".join(s.key for s in samples).encode("utf-8"))
+        torch.manual_seed((self.sampling.seed * 1_000_003 + digest) % (2**63))
+
+    def _generate_prepared(self, samples: Sequence[PreparedSample]) -> list[tuple[str, int]]:
+        import torch
+
+        inputs = build_processor_inputs(
+            self.processor,
+            [s.text for s in samples],
+            [s.media for s in samples],
+            temporal_rope=self.temporal_rope,
+            padding=True,
+            return_tensors="pt",
+            padding_side="left",
+        )
+        inputs = inputs.to(self.device)
+        if self.model.dtype.is_floating_point:
+            for name in ("pixel_values", "pixel_values_videos"):
+                if name in inputs:
+                    inputs[name] = inputs[name].to(self.model.dtype)
+        self._seed_batch(samples)
+        with torch.inference_mode():
+            out = self.model.generate(**inputs, generation_config=self.generation_config)
+        completions = out[:, inputs["input_ids"].shape[1] :].tolist()
+        results = []
+        eos = set(self.eos_token_ids)
+        for ids in completions:
+            length = next((i + 1 for i, t in enumerate(ids) if t in eos), len(ids))
+            ids = ids[:length]
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            results.append((text, length))
+        return results
+
+    def close(self) -> None:
+        super().close()
+        self.model = None
+
+
+class VLLMBackend(_Backend):
+    """``vllm.LLM`` generation (GPU only; vLLM is imported when the backend is built).
+
+    Engine defaults are the original evaluation's: tensor parallel over every visible GPU,
+    ``max_model_len=16384``, ``gpu_memory_utilization=0.8``, one image and one video per prompt. Any
+    other ``vllm.LLM`` argument can be passed as ``engine_kwargs`` (CoT annotation uses
+    ``max_model_len=8192``).
+    """
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        *,
+        preset: VisionPreset | str,
+        sampling: SamplingConfig,
+        batch_size: int = 8,
+        dtype: str = "auto",
+        temporal_rope: str = "sampled_fps",
+        video_backend: str = "decord",
+        tensor_parallel_size: int | None = None,
+        max_model_len: int = 16384,
+        gpu_memory_utilization: float = 0.8,
+        limit_mm_per_prompt: dict[str, int] | None = None,
+        processor=None,
+        **engine_kwargs: Any,
+    ) -> None:
+        vllm = import_vllm()
+        from transformers import AutoProcessor
+
+        if processor is None:
+            processor = AutoProcessor.from_pretrained(model_name_or_path)
+        super().__init__(
+            processor,
+            preset=preset,
+            sampling=sampling,
+            batch_size=batch_size,
+            temporal_rope=temporal_rope,
+            video_backend=video_backend,
+        )
+        if tensor_parallel_size is None:
+            import torch
+
+            tensor_parallel_size = max(1, torch.cuda.device_count())
+        self.engine_args = {
+            "model": model_name_or_path,
+            "tensor_parallel_size": tensor_parallel_size,
+            "max_model_len": max_model_len,
+            "gpu_memory_utilization": gpu_memory_utilization,
+            "limit_mm_per_prompt": dict(limit_mm_per_prompt or {"image": 1, "video": 1}),
+            "dtype": dtype,
+            **engine_kwargs,
+        }
+        if sampling.seed is not None:
+            self.engine_args.setdefault("seed", sampling.seed)
+        logger.info("vLLM engine: %s", self.engine_args)
+        self.llm = vllm.LLM(**self.engine_args)
+        self.sampling_params = vllm_sampling_params(sampling)
+
+    def _generate_prepared(self, samples: Sequence[PreparedSample]) -> list[tuple[str, int]]:
+        prompts = build_vllm_requests(samples, self.temporal_rope)
+        outputs = self.llm.generate(prompts, sampling_params=self.sampling_params, use_tqdm=False)
+        if len(outputs) != len(samples):
+            raise RuntimeError(f"vLLM returned {len(outputs)} outputs for {len(samples)} prompts")
+        return [(o.outputs[0].text, len(o.outputs[0].token_ids)) for o in outputs]
+
+    def close(self) -> None:
+        super().close()
+        self.llm = None
+
+
+def import_vllm():
+    """``import vllm`` with a clear message when it is missing."""
+    try:
+        import vllm
+    except ImportError as err:
+        raise ImportError(f"{VLLM_INSTALL_HINT} ({err})") from err
+    return vllm
+
+
+def vllm_sampling_kwargs(sampling: SamplingConfig) -> dict[str, Any]:
+    """``vllm.SamplingParams`` arguments for ``sampling`` (pure; vLLM treats temperature 0 as greedy)."""
+    return {
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "max_tokens": sampling.max_new_tokens,
+        "seed": sampling.seed,
+    }
+
+
+def vllm_sampling_params(sampling: SamplingConfig):
+    """``vllm.SamplingParams(temperature, top_p, max_tokens, seed)``."""
+    return import_vllm().SamplingParams(**vllm_sampling_kwargs(sampling))
+
+
+def load_backend(
+    name: str,
+    model_name_or_path: str,
+    *,
+    preset: VisionPreset | str,
+    sampling: SamplingConfig,
+    batch_size: int = 8,
+    dtype: str = "auto",
+    device: str | None = None,
+    temporal_rope: str = "sampled_fps",
+    video_backend: str = "decord",
+    **engine_kwargs: Any,
+) -> HFBackend | VLLMBackend:
+    """Build the ``"hf"`` or ``"vllm"`` backend.
+
+    ``engine_kwargs`` go to ``from_pretrained`` (HF) or ``vllm.LLM`` (vLLM; e.g. ``max_model_len``,
+    ``tensor_parallel_size``). ``device`` applies to the HF backend only (vLLM places the model itself).
+    """
+    common = {
+        "preset": preset,
+        "sampling": sampling,
+        "batch_size": batch_size,
+        "dtype": dtype,
+        "temporal_rope": temporal_rope,
+        "video_backend": video_backend,
+    }
+    if name == "hf":
+        return HFBackend(model_name_or_path, device=device, **common, **engine_kwargs)
+    if name == "vllm":
+        if device not in (None, "cuda", "auto"):
+            raise ValueError(f"the vllm backend places the model itself; device={device!r} is not supported")
+        return VLLMBackend(model_name_or_path, **common, **engine_kwargs)
+    raise ValueError(f"unknown backend {name!r}; expected one of {BACKENDS}")
