@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "make-tiny": "video_r1.cli.make_tiny",
     "make-synthetic": "video_r1.cli.make_synthetic",
     "grpo": "video_r1.cli.grpo",
+    "eval": "video_r1.cli.eval",
     "annotate": "video_r1.cli.annotate",
     "sft": "video_r1.cli.sft",
     "plot": "video_r1.cli.plot",

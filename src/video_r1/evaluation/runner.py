@@ -1,0 +1,569 @@
+"""``video-r1 eval``: generate, score and aggregate over benchmarks x frame counts, resumably.
+
+For each frame count (``--max_frames``) and benchmark, the runner
+
+1. reads the benchmark's records (JSON array or JSON Lines, told apart by content; the original crashed on
+   JSONL) and checks each one on its own: a malformed record (e.g. no ``problem_type``; the original crashed
+   on it) becomes an error entry for that sample only, with a message naming the record id, file and line;
+2. skips samples already in ``{output_dir}/{benchmark}_{frames}f.jsonl`` (a resumed run), generates the rest
+   with the chosen backend (prompt variant ``"eval"``, vision preset ``eval`` with ``max_frames``), scores
+   each output (:func:`video_r1.evaluation.scoring.score`) and appends one line per sample as soon as its
+   batch finishes (flushed and fsync-ed; a kill loses at most the batch in flight);
+3. aggregates over every sample of the file that belongs to this run's selection (not only the new ones,
+   unlike the original).
+
+Each results line holds the record's fields plus ``key``, ``benchmark``, ``frames``, ``output``,
+``prediction`` (the extracted answer), ``reward``, ``correct`` (reward == 1.0), ``process``
+(``"<think>...</think>"`` when present), ``error``, ``sample_fps`` and ``num_tokens``.
+
+A sidecar ``{benchmark}_{frames}f.settings.json`` records the settings that produced the file; resuming with
+a different model or decoding refuses to mix them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from video_r1.data.records import RecordError, read_records, resolve_media_path, validate_record
+from video_r1.evaluation.benchmarks import Benchmark, benchmark_data_root, benchmark_file, get_benchmark
+from video_r1.evaluation.scoring import (
+    UNSCORED_PROBLEM_TYPES,
+    aggregate,
+    extract_prediction,
+    extract_process,
+    score,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "EvalConfig",
+    "EvalSample",
+    "SettingsMismatchError",
+    "load_benchmark_samples",
+    "results_path",
+    "run_eval",
+    "score_result",
+]
+
+#: Fields the runner writes on every line; a record field with the same name is overwritten.
+RESULT_FIELDS = (
+    "key",
+    "benchmark",
+    "frames",
+    "output",
+    "prediction",
+    "reward",
+    "correct",
+    "process",
+    "error",
+    "sample_fps",
+    "num_tokens",
+)
+
+#: Settings that must agree between a results file and the run that resumes it.
+RESUME_CRITICAL_SETTINGS = (
+    "model",
+    "temperature",
+    "top_p",
+    "max_new_tokens",
+    "seed",
+    "temporal_rope",
+    "variant",
+    "preset",
+)
+#: Settings that may change between runs of one file (a warning is printed).
+RESUME_SOFT_SETTINGS = ("backend", "dtype", "video_backend", "batch_size")
+
+PROMPT_VARIANT = "eval"
+
+
+class SettingsMismatchError(RuntimeError):
+    """A results file was produced with other settings (model, decoding, preset) than this run's."""
+
+
+@dataclass
+class EvalConfig:
+    """Everything ``video-r1 eval`` needs (one field per CLI flag)."""
+
+    model_path: str | None
+    benchmarks: list[str]
+    output_dir: str
+    eval_dir: str | None = None
+    data_root: str | None = None
+    custom_benchmarks: dict[str, Benchmark] = field(default_factory=dict)
+    max_frames: list[int] = field(default_factory=lambda: [32])
+    backend: str = "vllm"
+    batch_size: int | None = None
+    dtype: str = "auto"
+    device: str | None = None
+    limit: int | None = None
+    seed: int | None = 42
+    temperature: float = 0.1
+    top_p: float = 0.001
+    max_new_tokens: int = 1024
+    video_backend: str = "decord"
+    temporal_rope: str = "sampled_fps"
+    tensor_parallel_size: int | None = None
+    max_model_len: int = 16384
+    gpu_memory_utilization: float = 0.8
+    retry_errors: bool = False
+    progress: bool = True
+    compare: str | None = None
+
+    def effective_batch_size(self) -> int:
+        """``batch_size``, or the default of the backend: 64 for vLLM (the original's BSZ), 4 for HF."""
+        if self.batch_size is not None:
+            return self.batch_size
+        return 64 if self.backend == "vllm" else 4
+
+    def benchmark(self, name: str) -> Benchmark:
+        return get_benchmark(name, self.custom_benchmarks)
+
+
+@dataclass
+class EvalSample:
+    """One record of a benchmark file, ready to request or already known to be broken."""
+
+    key: str
+    #: The record as read (validated and with ``media_path`` when ``error`` is None; raw fields otherwise).
+    record: dict[str, Any]
+    #: Why the record cannot be evaluated (a ``RecordError`` message naming id, file and line), or None.
+    error: str | None = None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Records
+
+
+def _sample_keys(raw_records: Sequence[tuple[int, Any]]) -> list[str]:
+    """Stable unique keys in file order: ``str(problem_id)``, ``"<id>#<n>"`` for the n-th repeat of an id,
+    ``"line<L>"`` for records without a usable id."""
+    keys: list[str] = []
+    seen: Counter[str] = Counter()
+    for line, raw in raw_records:
+        pid = raw.get("problem_id") if isinstance(raw, Mapping) else None
+        base = f"line{line}" if pid is None or isinstance(pid, bool | list | dict) else str(pid)
+        seen[base] += 1
+        keys.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+    # A literal id such as "7#2" could collide with the generated repeat key of id 7.
+    if len(set(keys)) != len(keys):
+        keys = [f"{key}@{line}" for key, (line, _) in zip(keys, raw_records, strict=True)]
+    return keys
+
+
+def load_benchmark_samples(
+    bench: Benchmark,
+    *,
+    eval_dir: str | os.PathLike[str] | None,
+    data_root: str | None = None,
+    limit: int | None = None,
+) -> tuple[Path, list[EvalSample]]:
+    """Read and check a benchmark's records; malformed ones become samples with an ``error``.
+
+    Raises ``FileNotFoundError`` when the benchmark file is missing and :class:`RecordError` when the file
+    itself is not valid JSON (nothing can be evaluated from it then).
+    """
+    path = benchmark_file(bench, eval_dir)
+    if not path.is_file():
+        hint = (
+            f"; download eval_{bench.name}.json from the Hugging Face dataset Video-R1/Video-R1-eval "
+            "(see evaluation/README.md)"
+            if bench.file is None
+            else ""
+        )
+        raise FileNotFoundError(f"benchmark {bench.name!r}: records file {path} does not exist{hint}")
+    root = benchmark_data_root(bench, eval_dir, data_root)
+    raw_records = read_records(path)
+    if limit is not None:
+        raw_records = raw_records[:limit]
+    keys = _sample_keys(raw_records)
+    samples: list[EvalSample] = []
+    for key, (line, raw) in zip(keys, raw_records, strict=True):
+        try:
+            record = validate_record(raw, file=path.resolve(), line=line)
+            record["media_path"] = resolve_media_path(record["path"], root)
+        except (RecordError, ValueError) as err:
+            fields = dict(raw) if isinstance(raw, Mapping) else {"raw_record": raw}
+            samples.append(EvalSample(key, fields, error=f"{type(err).__name__}: {err}"))
+            continue
+        samples.append(EvalSample(key, record))
+    return path, samples
+
+
+# ----------------------------------------------------------------------------------------------------
+# Scoring one result
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def score_result(
+    record: Mapping[str, Any],
+    *,
+    key: str,
+    benchmark: str,
+    frames: int,
+    output: str | None,
+    error: str | None,
+    sample_fps: float | None = None,
+    num_tokens: int | None = None,
+) -> dict[str, Any]:
+    """The results line of one sample: record fields + output, prediction, reward, correct, process, error.
+
+    A sample with an ``error`` (no output) scores 0.0. A scoring failure (e.g. a record without
+    ``problem_type``) is recorded as that sample's error, never raised.
+    """
+    row = {name: value for name, value in record.items() if name not in RESULT_FIELDS}
+    reward = 0.0
+    prediction = process = None
+    if error is None and output is None:
+        error = "no output and no error from the backend"
+    if error is None:
+        prediction = extract_prediction(output)
+        process = extract_process(output)
+        problem_type = record.get("problem_type")
+        if not isinstance(problem_type, str):
+            error = (
+                f"RecordError: record problem_id={record.get('problem_id')!r} ({record.get('path')!r}) has "
+                f"no usable 'problem_type' ({problem_type!r}); cannot score it"
+            )
+        else:
+            try:
+                reward = score(output, record.get("solution", ""), problem_type)
+            except Exception as err:  # one sample's failure; the benchmark goes on
+                error = f"scoring failed: {type(err).__name__}: {err}"
+                reward = 0.0
+    row.update(
+        key=key,
+        benchmark=benchmark,
+        frames=frames,
+        output=output,
+        prediction=prediction,
+        reward=float(reward),
+        correct=reward == 1.0,
+        process=process,
+        error=error,
+        sample_fps=_json_safe(sample_fps),
+        num_tokens=num_tokens,
+    )
+    return row
+
+
+# ----------------------------------------------------------------------------------------------------
+# Settings of a results file
+
+
+def results_path(output_dir: str | os.PathLike[str], benchmark: str, frames: int) -> Path:
+    """``{output_dir}/{benchmark}_{frames}f.jsonl``."""
+    return Path(output_dir) / f"{benchmark}_{frames}f.jsonl"
+
+
+def _settings_path(results: Path) -> Path:
+    return results.with_name(results.name.removesuffix(".jsonl") + ".settings.json")
+
+
+def _model_id(model_path: str | None) -> str | None:
+    if model_path is None:
+        return None
+    return str(Path(model_path).resolve()) if Path(model_path).exists() else model_path
+
+
+def run_settings(config: EvalConfig, frames: int | None = None) -> dict[str, Any]:
+    """The settings recorded in ``results.json`` and beside every results file."""
+    from video_r1.data.vision import get_preset
+
+    settings: dict[str, Any] = {
+        "model": _model_id(config.model_path),
+        "backend": config.backend,
+        "dtype": config.dtype,
+        "batch_size": config.effective_batch_size(),
+        "temperature": config.temperature,
+        "top_p": config.top_p,
+        "max_new_tokens": config.max_new_tokens,
+        "seed": config.seed,
+        "temporal_rope": config.temporal_rope,
+        "video_backend": config.video_backend,
+        "variant": PROMPT_VARIANT,
+    }
+    if frames is not None:
+        settings["preset"] = asdict(get_preset("eval", max_frames=frames, video_backend=config.video_backend))
+        settings["preset"].pop("video_backend")
+    return settings
+
+
+def _check_settings(results: Path, settings: Mapping[str, Any], has_rows: bool) -> None:
+    """Refuse to resume a file produced with other critical settings; warn on soft differences."""
+    sidecar = _settings_path(results)
+    if sidecar.is_file():
+        previous = json.loads(sidecar.read_text(encoding="utf-8"))
+        critical = [
+            f"{name}: file {previous.get(name)!r} vs now {settings.get(name)!r}"
+            for name in RESUME_CRITICAL_SETTINGS
+            if previous.get(name) != settings.get(name)
+        ]
+        if critical and has_rows:
+            raise SettingsMismatchError(
+                f"{results} was written with other settings ({'; '.join(critical)}); resuming would mix "
+                "them. Use another --output_dir, or delete the file and its .settings.json to start over."
+            )
+        for name in RESUME_SOFT_SETTINGS:
+            if has_rows and previous.get(name) != settings.get(name):
+                logger.warning(
+                    "%s: resuming with %s=%r (file started with %r)",
+                    results,
+                    name,
+                    settings.get(name),
+                    previous.get(name),
+                )
+    elif has_rows:
+        logger.warning(
+            "%s has no %s; cannot check that it was produced with the same settings", results, sidecar.name
+        )
+    sidecar.parent.mkdir(parents=True, exist_ok=True)
+    tmp = sidecar.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dict(settings), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, sidecar)
+
+
+def _drop_error_rows(results_file: Any) -> int:
+    """Rewrite the results file without its error lines (``--retry_errors``); returns how many were dropped."""
+    rows = results_file.records()
+    kept = [row for row in rows if not row.get("error")]
+    dropped = len(rows) - len(kept)
+    if dropped:
+        path = Path(results_file.path)
+        tmp = path.with_suffix(".jsonl.tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            for row in kept:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        logger.info("%s: dropped %d error lines to retry them", path, dropped)
+    return dropped
+
+
+# ----------------------------------------------------------------------------------------------------
+# The run
+
+
+BackendFactory = Callable[[int], Any]
+
+
+def _make_backend_factory(config: EvalConfig) -> BackendFactory:
+    """A function building the backend for a frame count (the model is loaded once per run)."""
+    state: dict[str, Any] = {}
+
+    def factory(frames: int):
+        from video_r1.data.vision import get_preset
+        from video_r1.inference import SamplingConfig, load_backend
+
+        preset = get_preset("eval", max_frames=frames, video_backend=config.video_backend)
+        backend = state.get("backend")
+        if backend is None:
+            sampling = SamplingConfig(
+                temperature=config.temperature,
+                top_p=config.top_p,
+                max_new_tokens=config.max_new_tokens,
+                seed=config.seed,
+            )
+            engine_kwargs: dict[str, Any] = {}
+            if config.backend == "vllm":
+                engine_kwargs.update(
+                    tensor_parallel_size=config.tensor_parallel_size,
+                    max_model_len=config.max_model_len,
+                    gpu_memory_utilization=config.gpu_memory_utilization,
+                )
+            backend = load_backend(
+                config.backend,
+                config.model_path,
+                preset=preset,
+                sampling=sampling,
+                batch_size=config.effective_batch_size(),
+                dtype=config.dtype,
+                device=config.device,
+                temporal_rope=config.temporal_rope,
+                video_backend=config.video_backend,
+                **engine_kwargs,
+            )
+            state["backend"] = backend
+        else:
+            # One model for every frame count: only the vision preset changes (frames are decoded by the
+            # backend with its ``preset`` before each batch).
+            backend.preset = preset
+        return backend
+
+    factory.state = state  # type: ignore[attr-defined]
+    return factory
+
+
+def _close_factory(factory: BackendFactory) -> None:
+    backend = getattr(factory, "state", {}).get("backend")
+    if backend is not None:
+        backend.close()
+
+
+def evaluate_benchmark(
+    config: EvalConfig,
+    bench: Benchmark,
+    frames: int,
+    get_backend: BackendFactory,
+) -> dict[str, Any]:
+    """Generate the missing samples of one benchmark at one frame count and aggregate the whole file."""
+    from video_r1.resumable import ResultsFile
+
+    records_file, samples = load_benchmark_samples(
+        bench, eval_dir=config.eval_dir, data_root=config.data_root, limit=config.limit
+    )
+    out_path = results_path(config.output_dir, bench.name, frames)
+    results = ResultsFile(out_path, key_field="key")
+    if config.retry_errors:
+        _drop_error_rows(results)
+    settings = run_settings(config, frames)
+    settings["records_file"] = str(records_file.resolve())
+    existing = results.records()
+    _check_settings(out_path, settings, has_rows=bool(existing))
+    done = {row["key"] for row in existing}
+
+    unscored = Counter(
+        s.record.get("problem_type")
+        for s in samples
+        if s.record.get("problem_type") in UNSCORED_PROBLEM_TYPES
+    )
+    for problem_type, count in unscored.items():
+        logger.warning(
+            "%s: %d %s samples always score 0 (the original's eval has no rule for them)",
+            bench.name,
+            count,
+            problem_type,
+        )
+
+    pending = [s for s in samples if s.key not in done]
+    label = f"{bench.display} {frames}f"
+    if len(pending) < len(samples):
+        logger.info(
+            "%s: %d of %d samples already in %s", label, len(samples) - len(pending), len(samples), out_path
+        )
+
+    by_key = {s.key: s for s in pending}
+    for sample in pending:
+        if sample.error is not None:
+            logger.warning("%s: sample %s: %s", label, sample.key, sample.error)
+            results.append(
+                score_result(
+                    sample.record,
+                    key=sample.key,
+                    benchmark=bench.name,
+                    frames=frames,
+                    output=None,
+                    error=sample.error,
+                )
+            )
+    requestable = [s for s in pending if s.error is None]
+    if requestable:
+        from video_r1.inference import GenerationRequest
+
+        backend = get_backend(frames)
+        requests = [
+            GenerationRequest(key=s.key, record=s.record, variant=PROMPT_VARIANT) for s in requestable
+        ]
+        for result in backend.iter_generate(requests, progress=label if config.progress else False):
+            sample = by_key[result.key]
+            results.append(
+                score_result(
+                    sample.record,
+                    key=sample.key,
+                    benchmark=bench.name,
+                    frames=frames,
+                    output=result.output,
+                    error=result.error,
+                    sample_fps=result.sample_fps,
+                    num_tokens=result.num_tokens,
+                )
+            )
+
+    selected = {s.key for s in samples}
+    rows = results.records()
+    extra = [row for row in rows if row["key"] not in selected]
+    if extra:
+        logger.warning(
+            "%s: %d lines of %s are not in this run's selection (e.g. written by a run without --limit) and "
+            "are left out of the aggregates",
+            label,
+            len(extra),
+            out_path,
+        )
+    rows = [row for row in rows if row["key"] in selected]
+    missing = selected - {row["key"] for row in rows}
+    if missing:  # cannot happen unless the file is edited concurrently
+        raise RuntimeError(f"{out_path}: {len(missing)} samples have no result line after the run")
+    summary = aggregate(rows, headline=bench.headline)
+    official = summary.pop("official_per_task")
+    if bench.official_per_task:
+        summary["vsibench_official"] = official
+        if summary["per_task"] is None:
+            summary["notes"].append(
+                "records carry no question_type/original_question_type field: official VSI-Bench "
+                "per-task average not available"
+            )
+    summary["results_file"] = str(out_path)
+    summary["records_file"] = str(records_file)
+    return summary
+
+
+def resolve_benchmarks(config: EvalConfig) -> list[Benchmark]:
+    """The selected benchmarks, checked up front (unknown names and missing files fail before any model loads)."""
+    benches = [config.benchmark(name) for name in config.benchmarks]
+    missing = []
+    for bench in benches:
+        try:
+            path = benchmark_file(bench, config.eval_dir)
+        except ValueError as err:
+            missing.append(str(err))
+            continue
+        if not path.is_file():
+            missing.append(f"{bench.name}: {path}")
+    if missing:
+        raise FileNotFoundError(
+            "benchmark records not found (get them from the Hugging Face dataset Video-R1/Video-R1-eval, see "
+            "evaluation/README.md, or pass --eval_dir / --benchmark_file):\n  " + "\n  ".join(missing)
+        )
+    return benches
+
+
+def run_eval(config: EvalConfig, backend_factory: BackendFactory | None = None) -> dict[str, Any]:
+    """Run every selected benchmark at every frame count, then write ``results.json`` and ``results.md``.
+
+    Returns the ``results.json`` content. ``backend_factory(frames)`` may be given to supply a backend
+    (tests); by default the model is loaded once, lazily, on the first sample that needs generating.
+    """
+    from video_r1.evaluation.report import build_results, write_reports
+
+    if config.model_path is None:
+        raise ValueError("--model_path is required to evaluate (only --check runs without a model)")
+    benches = resolve_benchmarks(config)
+    Path(config.output_dir).mkdir(parents=True, exist_ok=True)
+    factory = backend_factory or _make_backend_factory(config)
+    summaries: dict[str, dict[int, dict[str, Any]]] = {bench.name: {} for bench in benches}
+    try:
+        for frames in config.max_frames:
+            for bench in benches:
+                summaries[bench.name][frames] = evaluate_benchmark(config, bench, frames, factory)
+    finally:
+        if backend_factory is None:
+            _close_factory(factory)
+    results = build_results(config, benches, summaries)
+    write_reports(results, config.output_dir, compare=config.compare)
+    return results
