@@ -39,7 +39,7 @@ for ckpt in "${CHECKPOINTS[@]}"; do
   echo "=== $ckpt -> $out"
   # shellcheck disable=SC2086  # MAX_FRAMES is a space-separated list on purpose
   if ! "$PYTHON" -m video_r1.cli.main eval \
-      --model_path "$ckpt" --eval_dir "$EVAL_DIR" --benchmarks "$BENCHMARKS" \
+      --model_name_or_path "$ckpt" --eval_dir "$EVAL_DIR" --benchmarks "$BENCHMARKS" \
       --max_frames $MAX_FRAMES --backend "$BACKEND" --output_dir "$out" "$@"; then
     echo "eval_bench.sh: $ckpt failed (rerun the same command to resume)" >&2
     status=1

@@ -41,7 +41,7 @@ def write_json(path: Path, records) -> Path:
 def eval_args(checkpoint, out_dir, data_root, *files, extra=()):
     args = [
         "eval",
-        "--model_path",
+        "--model_name_or_path",
         str(checkpoint),
         "--backend",
         "hf",

@@ -1,6 +1,6 @@
 """``video-r1 eval``: score checkpoints on the six video benchmarks of the Video-R1 paper.
 
-    video-r1 eval --model_path CKPT --eval_dir Video-R1-eval --max_frames 16 32 64 --compare original
+    video-r1 eval --model_name_or_path CKPT --eval_dir Video-R1-eval --max_frames 16 32 64 --compare original
     video-r1 eval --check --eval_dir Video-R1-eval          # list missing/unreadable media, no model
 
 Decoding defaults are the original ``eval_bench.py``'s (temperature 0.1, top_p 0.001, 1024 new tokens);
@@ -55,9 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     what = parser.add_argument_group("what to evaluate")
     what.add_argument(
+        "--model_name_or_path",
         "--model_path",
+        dest="model_path",
         default=None,
-        help="checkpoint directory or Hub id (required unless --check)",
+        help="checkpoint directory or Hub id (required unless --check); --model_path is an alias",
     )
     what.add_argument(
         "--benchmarks",
@@ -332,7 +334,9 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         return _run_check(config, args.check_decode)
     if not args.model_path:
-        raise SystemExit("video-r1 eval: --model_path is required (or use --check to only check media)")
+        raise SystemExit(
+            "video-r1 eval: --model_name_or_path is required (or use --check to only check media)"
+        )
     if not 0 < args.top_p <= 1:
         raise SystemExit(f"video-r1 eval: --top_p must be in (0, 1], got {args.top_p}")
     if args.temperature < 0:
