@@ -38,6 +38,7 @@ NODE_RANK=${NODE_RANK:-0}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 MASTER_PORT=${MASTER_PORT:-29500}
 PYTHON=${PYTHON:-.venv/bin/python}
+export DECORD_EOF_RETRY_MAX=${DECORD_EOF_RETRY_MAX:-20480}   # long videos: decord retries near EOF (as the original)
 
 mkdir -p "$OUTPUT_DIR"
 "$PYTHON" -m accelerate.commands.launch \

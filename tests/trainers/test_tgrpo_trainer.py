@@ -266,3 +266,23 @@ def test_prompt_longer_than_max_prompt_length_names_the_record(tiny_checkpoint, 
     problem_id = mixed_pair[0]["problem_id"]
     with pytest.raises(ValueError, match=rf"problem_id={problem_id} .*max_prompt_length=20"):
         trainer.train()
+
+
+def test_each_video_decoded_once_per_step_shuffled_copy_included(
+    tiny_checkpoint, mixed_pair, tmp_path, monkeypatch
+):
+    from video_r1.data import vision
+
+    decoded = []
+    real = vision.load_video
+
+    def load_video(path, *args, **kwargs):
+        decoded.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(vision, "load_video", load_video)
+    trainer = _trainer(tiny_checkpoint, mixed_pair, _config(tmp_path, max_steps=2))
+    trainer.train()
+    assert trainer.last_shuffle  # the shuffled rollout happened (from the already decoded frames)
+    # 2 steps x 1 video prompt (repeated G times in the batch): one decode per step, none for the shuffled copy
+    assert decoded == [mixed_pair[0]["media_path"]] * 2
