@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "annotate": "video_r1.cli.annotate",
     "sft": "video_r1.cli.sft",
     "plot": "video_r1.cli.plot",
+    "demo": "video_r1.cli.demo",
 }
 
 
