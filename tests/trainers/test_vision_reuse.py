@@ -103,3 +103,31 @@ def test_frozen_vision_tower_gets_no_gradient(tiny_checkpoint, mixed_pair, tmp_p
     torch.testing.assert_close(shared, repeated, atol=1e-5, rtol=0)
     assert grads and not any(n.startswith("model.visual") for n in grads)
     assert any(n.startswith("model.language_model") for n in grads)
+
+
+def test_generation_prefill_encodes_each_media_once_with_identical_greedy_output(
+    tiny_checkpoint, mixed_pair, tmp_path
+):
+    trainer = _trainer(tiny_checkpoint, mixed_pair, tmp_path, shuffled_num_generations=2)
+    trainer.generation_config.do_sample = False  # greedy: both paths must produce the same tokens
+    trainer.model.train()  # the rollout builds shuffled copies in train mode
+    rows = [trainer.train_dataset[0]] * G + [trainer.train_dataset[1]] * G
+    encoded: list[int] = []
+    trainer.model.model.visual.register_forward_hook(
+        lambda module, args, kwargs, out: encoded.append(int(kwargs["grid_thw"].shape[0])), with_kwargs=True
+    )
+    outputs = {}
+    for reuse in (True, False):
+        trainer.args.reuse_vision_features = reuse
+        trainer._rollout = trainer._prepare_rollout(rows)
+        prompt_ids, _, fields = trainer._tokenize_prompts([row["prompt"] for row in rows])
+        encoded.clear()
+        completions, _ = trainer._generate_single_turn(prompt_ids, None, fields, G)
+        outputs[reuse] = (completions, trainer._rollout["shuffled_completion_ids"], sum(encoded))
+        trainer._rollout = None
+    assert len(outputs[True][1]) == 2  # the video prompt's shuffled rows went through the same call
+    assert outputs[True][:2] == outputs[False][:2]
+    # ordered video + shuffled video + image, once each; the plain path encodes every row (G + G + 2)
+    assert outputs[True][2] == 3
+    assert outputs[False][2] == 2 * G + 2
+    assert "generate" not in vars(trainer.model)  # the wrapper is removed after the call

@@ -143,7 +143,8 @@ class _SharedVisionForward:
             grid_fields["second_per_grid_ts"] = torch.cat([r["second_per_grid_ts"] for r in used]).to(device)
         return features, grid_fields
 
-    def __call__(self, input_ids, attention_mask, mm_token_type_ids=None, **kwargs):
+    def embed(self, input_ids) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Token embeddings with the (shared) vision features scattered in, and the per-row grid fields."""
         device = input_ids.device
         embeds = self.base.get_input_embeddings()(input_ids)
         grids: dict[str, torch.Tensor] = {}
@@ -159,6 +160,10 @@ class _SharedVisionForward:
                 )
             embeds = embeds.masked_scatter(mask.unsqueeze(-1), features.to(embeds.dtype))
             grids.update(fields)
+        return embeds, grids
+
+    def __call__(self, input_ids, attention_mask, mm_token_type_ids=None, **kwargs):
+        embeds, grids = self.embed(input_ids)
         position_ids = None
         if grids:
             position_ids, _ = self.base.get_rope_index(
@@ -472,11 +477,53 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
                 fields["mm_token_type_ids"] = rollout["mm"] + shuffled["mm"]
         if self.use_vllm:
             images = self._vllm_media(rollout["media"] + shuffled["media"])
-        completion_ids, logprobs = super()._generate_single_turn(
-            all_ids, images, fields, num_generations, has_tool_images
-        )
+        reuse = not self.use_vllm and self.args.reuse_vision_features
+        with (
+            self._generate_from_shared_vision(rollout["vision"] + shuffled["vision"])
+            if reuse
+            else (contextlib.nullcontext())
+        ):
+            completion_ids, logprobs = super()._generate_single_turn(
+                all_ids, images, fields, num_generations, has_tool_images
+            )
         rollout["shuffled_completion_ids"] = completion_ids[n:]
         return completion_ids[:n], (logprobs[:n] if logprobs is not None else None)
+
+    @contextlib.contextmanager
+    def _generate_from_shared_vision(self, rows: list[dict[str, torch.Tensor]]) -> Iterator[None]:
+        """While active, HF ``generate`` gets ``inputs_embeds`` with each distinct media encoded once.
+
+        TRL hands ``generate`` one copy of the pixels per row (G per prompt, plus the shuffled rows), and the
+        model's prefill would run the vision tower on each. The wrapper builds the prompt embeddings with
+        :class:`_SharedVisionForward` instead and drops the pixels; ``input_ids`` and the per-row grids stay,
+        so the M-RoPE positions and the returned sequences are those of the plain call.
+        """
+        model = self.accelerator.unwrap_model(self.model_wrapped)
+        if hasattr(model, "get_base_model"):  # PEFT
+            model = model.get_base_model()
+        own = vars(model).get("generate")  # an instance-level generate (e.g. a wrapper) to restore after
+        real = model.generate
+
+        def generate(*args, **kwargs):
+            if args or not any(k in kwargs for k in ("pixel_values", "pixel_values_videos")):
+                return real(*args, **kwargs)
+            input_ids = kwargs["input_ids"]
+            if len(rows) != input_ids.size(0):
+                raise RuntimeError(f"{len(rows)} vision rows for {input_ids.size(0)} generation rows")
+            shared = _SharedVisionForward(None, model.model, rows, self._vision_token_ids, frozen=True)
+            embeds, _ = shared.embed(input_ids)
+            for key in ("pixel_values", "pixel_values_videos"):
+                kwargs.pop(key, None)
+            return real(inputs_embeds=embeds, **kwargs)
+
+        model.generate = generate
+        try:
+            yield
+        finally:
+            if own is not None:
+                model.generate = own
+            else:
+                del model.generate  # back to the class method
 
     def _vllm_media(self, media: list[dict[str, Any]]) -> list[list[Any]]:
         """TRL's per-prompt ``images`` argument for vLLM: real images, or :class:`VLLMMedia` for videos."""
