@@ -121,9 +121,10 @@ class TGRPOConfig(GRPOConfig):
     reuse_vision_features: bool = field(
         default=True,
         metadata={
-            "help": "Run the vision tower once per distinct image/video of a log-prob batch and share the "
-            "features among its completions (TRL and the original encode each media once per completion, G "
-            "times per pass). Same log-probs and gradients; false = the repeat-everything path, for comparison."
+            "help": "Run the vision tower once per distinct image/video of a log-prob chunk and of a HF "
+            "generation call, sharing the features among its completions (TRL and the original encode each "
+            "media once per completion, G times per pass). Same log-probs, gradients and greedy generations; "
+            "false = the repeat-everything path, for comparison."
         },
     )
     freeze_vision_tower: bool = field(

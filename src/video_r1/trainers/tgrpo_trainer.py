@@ -17,6 +17,11 @@ TRL 1.16 handles images only. This subclass is the paper's delta over it and not
   equals the original's (bonus added to the accuracy term; length bonus added to the total, judged on the
   pre-bonus accuracy) while ``rewards/accuracy/mean`` stays the pre-bonus accuracy, as the original logged it.
 
+* **vision features shared by a prompt's completions** (``reuse_vision_features``): each distinct image or
+  video is encoded once per log-prob chunk and once per generation call (ordered and shuffled copies are
+  distinct media) and its features are expanded to the rows that use it; TRL and the original re-encode
+  it for every completion in every pass.
+
 Everything else - sampling, reward bookkeeping, group advantages, KL, loss, logging, vLLM weight sync,
 DeepSpeed - is TRL's own code.
 """
@@ -477,12 +482,12 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
                 fields["mm_token_type_ids"] = rollout["mm"] + shuffled["mm"]
         if self.use_vllm:
             images = self._vllm_media(rollout["media"] + shuffled["media"])
-        reuse = not self.use_vllm and self.args.reuse_vision_features
-        with (
+        shared_prefill = (
             self._generate_from_shared_vision(rollout["vision"] + shuffled["vision"])
-            if reuse
-            else (contextlib.nullcontext())
-        ):
+            if self.args.reuse_vision_features and not self.use_vllm
+            else contextlib.nullcontext()
+        )
+        with shared_prefill:
             completion_ids, logprobs = super()._generate_single_turn(
                 all_ids, images, fields, num_generations, has_tool_images
             )
