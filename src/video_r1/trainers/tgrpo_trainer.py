@@ -573,44 +573,31 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
         for start in range(0, input_ids.size(0), batch_size):
             end = min(start + batch_size, input_ids.size(0))
             chunk = rows[start:end]
-            fields = {k: v.to(device) for k, v in self._cat_vision(chunk).items()}
             ids = input_ids[start:end]
             mm = torch.zeros_like(ids)
             mm[ids == self._vision_token_ids["image"]] = 1
             mm[ids == self._vision_token_ids["video"]] = 2
+            extra: dict[str, Any] = {}
             if self.args.reuse_vision_features:
-                lp, ent, ax = super()._get_per_token_logps_and_entropies(
-                    _SharedVisionForward(
-                        model,
-                        self._vision_model(model),
-                        chunk,
-                        self._vision_token_ids,
-                        self.args.freeze_vision_tower,
-                    ),
-                    ids,
-                    attention_mask[start:end],
-                    logits_to_keep,
-                    batch_size=end - start,
-                    compute_entropy=compute_entropy,
-                    compute_aux_loss=compute_aux_loss,
-                    mm_token_type_ids=mm,
+                forward = _SharedVisionForward(
+                    model,
+                    self._vision_model(model),
+                    chunk,
+                    self._vision_token_ids,
+                    self.args.freeze_vision_tower,
                 )
-                logps.append(lp)
-                if ent is not None:
-                    entropies.append(ent)
-                if ax is not None:
-                    aux.append(ax)
-                continue
-            video = {k: fields[k] for k in VIDEO_KEYS if k in fields}
-            image_kwargs = {}
-            if "pixel_values" in fields:
-                image_kwargs = {
-                    "pixel_values": fields["pixel_values"],
-                    "image_grid_thw": fields["image_grid_thw"],
-                    "num_images": [1 if "pixel_values" in r else 0 for r in chunk],
-                }
+            else:  # every row carries its own copy of the pixels, as in TRL
+                fields = {k: v.to(device) for k, v in self._cat_vision(chunk).items()}
+                video = {k: fields[k] for k in VIDEO_KEYS if k in fields}
+                forward = _WithVideoInputs(model, video) if video else model
+                if "pixel_values" in fields:
+                    extra = {
+                        "pixel_values": fields["pixel_values"],
+                        "image_grid_thw": fields["image_grid_thw"],
+                        "num_images": [1 if "pixel_values" in r else 0 for r in chunk],
+                    }
             lp, ent, ax = super()._get_per_token_logps_and_entropies(
-                _WithVideoInputs(model, video) if video else model,
+                forward,
                 ids,
                 attention_mask[start:end],
                 logits_to_keep,
@@ -618,7 +605,7 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
                 compute_entropy=compute_entropy,
                 compute_aux_loss=compute_aux_loss,
                 mm_token_type_ids=mm,
-                **image_kwargs,
+                **extra,
             )
             logps.append(lp)
             if ent is not None:
