@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import sys
 from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
@@ -83,18 +81,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from video_r1.cli._training import apply_model_init_args, end_distributed_run
     from video_r1.data.records import load_records
     from video_r1.trainers import VideoSFTTrainer
 
     script_args, training_args = build_parser().parse_args_and_config(argv)
     if not script_args.model_name_or_path or not script_args.dataset_name:
         raise SystemExit("video-r1 sft: --model_name_or_path and --dataset_name are required")
-    init_kwargs = dict(training_args.model_init_kwargs or {})
-    if script_args.dtype:
-        init_kwargs["dtype"] = script_args.dtype
-    if script_args.attn_implementation:
-        init_kwargs["attn_implementation"] = script_args.attn_implementation
-    training_args.model_init_kwargs = init_kwargs or None
+    apply_model_init_args(script_args, training_args)
 
     dataset = load_records(
         script_args.dataset_name,
@@ -112,14 +106,5 @@ def main(argv: list[str] | None = None) -> int:
     trainer.save_model(training_args.output_dir)
     if trainer.accelerator.is_main_process:
         trainer.processing_class.save_pretrained(training_args.output_dir)
-    # Same multi-process exit as `video-r1 grpo` (see video_r1.cli.grpo): on CPU a finished run's non-main
-    # rank was seen aborting in interpreter teardown; everything is saved and synchronised before the exit.
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+    end_distributed_run()
     return 0
