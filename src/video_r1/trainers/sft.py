@@ -40,8 +40,9 @@ from trl import SFTConfig, SFTTrainer
 
 from video_r1.data.collate import build_processor_inputs, with_media
 from video_r1.data.media import BadMediaPolicy
-from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, get_preset
+from video_r1.data.vision import get_preset
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
+from video_r1.trainers.media_config import MediaConfigMixin
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 
 
 @dataclass
-class VideoSFTConfig(SFTConfig):
+class VideoSFTConfig(MediaConfigMixin, SFTConfig):
     r"""
     Configuration for the Video-R1 SFT cold start (``video-r1 sft``): TRL's ``SFTConfig`` plus video fields.
 
@@ -90,33 +91,7 @@ class VideoSFTConfig(SFTConfig):
         default="right",
         metadata={"help": "Side the batch is padded on ('right' or 'left'); labels do not depend on it."},
     )
-    # ---- data (same names as TGRPOConfig) ------------------------------------------------------------
-    vision_preset: str = field(
-        default="train",
-        metadata={
-            "help": "Vision preset of video_r1.data.vision: 'train' (the original's), 'eval' or 'tiny'."
-        },
-    )
-    max_frames: int | None = field(
-        default=None, metadata={"help": "Override the preset's frame cap (the train preset uses 16)."}
-    )
-    video_backend: str | None = field(
-        default=None, metadata={"help": "Video reader: 'decord' (preset default) or 'pyav'."}
-    )
-    temporal_rope: str = field(
-        default="sampled_fps",
-        metadata={
-            "help": "'sampled_fps': pass the real sampled fps so second_per_grid_ts is the true frame "
-            "spacing; 'fixed_2fps': the original's training behaviour (always 1.0 s per temporal patch)."
-        },
-    )
-    on_bad_media: str = field(
-        default="error",
-        metadata={
-            "help": "'error': a missing/unreadable/truncated file raises MediaError naming problem_id and "
-            "path; 'skip': drop the record, log it to <output_dir>/skipped_media.jsonl, use the next one."
-        },
-    )
+    # ---- data: vision_preset, max_frames, video_backend, temporal_rope, on_bad_media (MediaConfigMixin) --
 
     # ---- TRL defaults changed for video SFT ----------------------------------------------------------
     max_length: int | None = field(
@@ -152,16 +127,7 @@ class VideoSFTConfig(SFTConfig):
             raise ValueError(f"answer_loss_weight != 1 needs loss_type='nll', got {self.loss_type!r}")
         if self.padding_side not in ("right", "left"):
             raise ValueError(f"padding_side must be 'right' or 'left', got {self.padding_side!r}")
-        if self.vision_preset is None:
-            raise ValueError("vision_preset must be set ('train', 'eval' or 'tiny')")
-        if self.video_backend is not None and self.video_backend not in VIDEO_BACKENDS:
-            raise ValueError(f"video_backend must be one of {VIDEO_BACKENDS}, got {self.video_backend!r}")
-        if self.temporal_rope not in TEMPORAL_ROPE_MODES:
-            raise ValueError(
-                f"temporal_rope must be one of {TEMPORAL_ROPE_MODES}, got {self.temporal_rope!r}"
-            )
-        if self.on_bad_media not in ("error", "skip"):
-            raise ValueError(f"on_bad_media must be 'error' or 'skip', got {self.on_bad_media!r}")
+        self.check_media_fields()
         if self.remove_unused_columns:
             raise ValueError(
                 "remove_unused_columns must be False for VideoSFTTrainer (records feed the media step)"

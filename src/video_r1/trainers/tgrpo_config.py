@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 
 from trl import GRPOConfig
 
+from video_r1.trainers.media_config import MediaConfigMixin
+
 SHUFFLE_UNITS = ("frame", "temporal_patch")
 
 
 @dataclass
-class TGRPOConfig(GRPOConfig):
+class TGRPOConfig(MediaConfigMixin, GRPOConfig):
     r"""
     Configuration for T-GRPO (Video-R1, Feng et al. 2025, arXiv 2503.21776).
 
@@ -90,34 +92,8 @@ class TGRPOConfig(GRPOConfig):
         default_factory=lambda: ["accuracy", "format"],
         metadata={"help": "Reward functions by name from video_r1.rewards (accuracy must be present)."},
     )
-    # ---- data ----------------------------------------------------------------------------------------
-    vision_preset: str = field(
-        default="train",
-        metadata={
-            "help": "Vision preset of video_r1.data.vision: 'train' (the original's), 'eval' or 'tiny'."
-        },
-    )
-    max_frames: int | None = field(
-        default=None, metadata={"help": "Override the preset's frame cap (the train preset uses 16)."}
-    )
-    video_backend: str | None = field(
-        default=None, metadata={"help": "Video reader: 'decord' (preset default) or 'pyav'."}
-    )
-    temporal_rope: str = field(
-        default="sampled_fps",
-        metadata={
-            "help": "'sampled_fps': pass the real sampled fps so second_per_grid_ts is the true frame "
-            "spacing; 'fixed_2fps': the original's training behaviour (always 1.0 s per temporal patch)."
-        },
-    )
-    on_bad_media: str = field(
-        default="error",
-        metadata={
-            "help": "'error': a missing/unreadable/truncated file raises MediaError naming problem_id and "
-            "path; 'skip': drop the record, log it to <output_dir>/skipped_media.jsonl, use the next one."
-        },
-    )
-
+    # ---- data: vision_preset, max_frames, video_backend, temporal_rope, on_bad_media (MediaConfigMixin) --
+    # ---- vision compute and prompt length --------------------------------------------------------------
     reuse_vision_features: bool = field(
         default=True,
         metadata={
@@ -172,12 +148,7 @@ class TGRPOConfig(GRPOConfig):
             )
         if self.shuffle_unit not in SHUFFLE_UNITS:
             raise ValueError(f"shuffle_unit must be one of {SHUFFLE_UNITS}, got {self.shuffle_unit!r}")
-        if self.temporal_rope not in ("sampled_fps", "fixed_2fps"):
-            raise ValueError(
-                f"temporal_rope must be 'sampled_fps' or 'fixed_2fps', got {self.temporal_rope!r}"
-            )
-        if self.on_bad_media not in ("error", "skip"):
-            raise ValueError(f"on_bad_media must be 'error' or 'skip', got {self.on_bad_media!r}")
+        self.check_media_fields()
         if self.max_prompt_length is not None and self.max_prompt_length < 1:
             raise ValueError(f"max_prompt_length must be >= 1 or None, got {self.max_prompt_length}")
         if self.len_min > self.len_max:
