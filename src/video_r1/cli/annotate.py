@@ -13,12 +13,7 @@ import json
 import logging
 import sys
 
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+from video_r1.cli._types import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--batch_size",
-        type=_positive_int,
+        type=positive_int,
         default=32,
         help="records per generation call (default: 32, as the original)",
     )
@@ -80,12 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--max_frames",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="override the preset's maximum frame count per video",
     )
     parser.add_argument(
-        "--limit", type=_positive_int, default=None, help="annotate only the first N records of --input"
+        "--limit", type=positive_int, default=None, help="annotate only the first N records of --input"
     )
     parser.add_argument("--seed", type=int, default=None, help="sampling seed (default: not seeded)")
     parser.add_argument(
@@ -94,7 +89,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--top_p", type=float, default=0.95, help="nucleus sampling mass (default: 0.95)")
     parser.add_argument(
         "--max_new_tokens",
-        type=_positive_int,
+        type=positive_int,
         default=512,
         help="maximum tokens per completion (default: 512; longer CoTs lose their answer tag and are dropped)",
     )
@@ -124,13 +119,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--tensor_parallel_size",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="vllm backend: GPUs per model (default: all visible GPUs)",
     )
     parser.add_argument(
         "--max_model_len",
-        type=_positive_int,
+        type=positive_int,
         default=8192,
         help="vllm backend: context length (default: 8192)",
     )

@@ -16,14 +16,9 @@ import logging
 import sys
 from pathlib import Path
 
+from video_r1.cli._types import positive_int
+
 DEFAULT_FRAMES = [32]
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
 
 
 def _frames(text: str) -> int:
@@ -106,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     what.add_argument(
         "--limit",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="evaluate only the first N samples of each benchmark (smoke tests; numbers not comparable)",
     )
@@ -120,7 +115,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gen.add_argument(
         "--batch_size",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="samples per generate call (default: 64 for vllm as the original's BSZ, 4 for hf)",
     )
@@ -149,7 +144,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gen.add_argument(
         "--max_new_tokens",
-        type=_positive_int,
+        type=positive_int,
         default=1024,
         help="generated tokens per sample, as the original (default: 1024)",
     )
@@ -176,13 +171,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gen.add_argument(
         "--tensor_parallel_size",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="vllm only: GPUs per model (default: all visible GPUs, as the original)",
     )
     gen.add_argument(
         "--max_model_len",
-        type=_positive_int,
+        type=positive_int,
         default=16384,
         help="vllm only: context length, as the original (default: 16384)",
     )
