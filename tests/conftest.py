@@ -44,3 +44,17 @@ def synthetic_data(tmp_path_factory) -> dict[str, Path]:
         image_fraction=0.25,
         progress=False,
     )
+
+
+@pytest.fixture
+def stock_mrope(monkeypatch):
+    """transformers' own Qwen2.5-VL positions for the duration of a test (the project's install is undone),
+    so a test can prove that a code path installs the released rule itself."""
+    from transformers.models.qwen2_5_vl import modeling_qwen2_5_vl
+
+    from video_r1.models.qwen2_5_vl import install_released_mrope
+
+    install_released_mrope()  # keeps transformers' method as `transformers_get_rope_index`
+    cls = modeling_qwen2_5_vl.Qwen2_5_VLModel
+    monkeypatch.setattr(cls, "get_rope_index", cls.transformers_get_rope_index)
+    return cls

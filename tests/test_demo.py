@@ -21,11 +21,13 @@ from video_r1.demo import (
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def test_quick_demo_end_to_end(tmp_path):
+def test_quick_demo_end_to_end(tmp_path, stock_mrope):
     from video_r1.cli.main import main
 
     out = tmp_path / "demo"
     assert main(["demo", "--quick", "--no_progress", "--output_dir", str(out)]) == 0
+    # the demo installed the released Qwen2.5-VL positions itself (it started from transformers' own)
+    assert getattr(stock_mrope.get_rope_index, "video_r1_released", False)
 
     report = json.loads((out / "report.json").read_text())
     assert set(report["stages"]) == set(REPORT_STAGES)

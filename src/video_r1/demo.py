@@ -496,10 +496,11 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the demo pipeline (see the module docstring) and return the report it writes."""
     import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from transformers import AutoProcessor
 
     from video_r1.data.records import load_records
     from video_r1.data.synthetic import make_synthetic
+    from video_r1.models.qwen2_5_vl import load_model
     from video_r1.plotting import plot_log_history
     from video_r1.testing.tiny import build_tiny_checkpoint
     from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoSFTConfig, VideoSFTTrainer
@@ -519,10 +520,7 @@ def run_demo(
     _banner(1, total, "building the offline Qwen2.5-VL checkpoint")
     t = time.perf_counter()
     init_path = build_tiny_checkpoint(out / "model_init", seed=seed, **recipe["model"])
-    n_params = sum(
-        p.numel()
-        for p in AutoModelForImageTextToText.from_pretrained(init_path, dtype=torch.float32).parameters()
-    )
+    n_params = sum(p.numel() for p in load_model(str(init_path), dtype=torch.float32).parameters())
     print(f"{init_path}: {n_params / 1e6:.2f}M parameters", flush=True)
     timings["model"] = time.perf_counter() - t
 
@@ -553,7 +551,7 @@ def run_demo(
     _banner(3, total, "evaluating the untrained model (base)")
     t = time.perf_counter()
     processor = AutoProcessor.from_pretrained(init_path)
-    base_model = AutoModelForImageTextToText.from_pretrained(init_path, dtype=torch.float32)
+    base_model = load_model(str(init_path), dtype=torch.float32)
     stages["base"] = _stage_eval(base_model, processor, test_records, recipe["eval"], "base", progress)
     del base_model
     timings["base_eval"] = time.perf_counter() - t

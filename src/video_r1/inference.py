@@ -40,6 +40,7 @@ from typing import Any
 from video_r1.data.collate import build_processor_inputs, media_to_dict
 from video_r1.data.media import load_media_for_record
 from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
+from video_r1.models.qwen2_5_vl import install_released_mrope, load_model, vision_placeholder_ids
 from video_r1.prompts import build_conversation
 from video_r1.vllm_inputs import vllm_request
 
@@ -135,18 +136,6 @@ def format_error(err: BaseException) -> str:
     """``"<ExceptionType>: <message>"`` on one line."""
     text = f"{type(err).__name__}: {err}"
     return " ".join(text.split())
-
-
-def vision_placeholder_ids(tokenizer) -> list[int]:
-    """Ids of the Qwen2.5-VL vision placeholder tokens, suppressed at generation (Video-R1 #23).
-
-    Same token list as the T-GRPO trainer (``VISION_PLACEHOLDER_TOKENS``); tokens the vocabulary lacks
-    are left out.
-    """
-    from video_r1.trainers.tgrpo_trainer import VISION_PLACEHOLDER_TOKENS
-
-    ids = [tokenizer.convert_tokens_to_ids(token) for token in VISION_PLACEHOLDER_TOKENS]
-    return sorted({i for i in ids if i is not None and i != tokenizer.unk_token_id})
 
 
 def chat_prompt(processor, record: dict[str, Any], variant: str = "eval") -> str:
@@ -374,8 +363,9 @@ class HFBackend(_Backend):
         **model_kwargs: Any,
     ) -> None:
         import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+        from transformers import AutoProcessor
 
+        install_released_mrope()  # also for a model instance passed in
         if processor is None:
             processor = AutoProcessor.from_pretrained(model_name_or_path)
         super().__init__(
@@ -393,9 +383,7 @@ class HFBackend(_Backend):
             kwargs = dict(model_kwargs)
             if device == "auto":
                 kwargs["device_map"] = "auto"
-            model = AutoModelForImageTextToText.from_pretrained(
-                model_name_or_path, dtype=torch_dtype, **kwargs
-            )
+            model = load_model(model_name_or_path, dtype=torch_dtype, **kwargs)
             if device != "auto":
                 model = model.to(device)
         self.model = model.eval()

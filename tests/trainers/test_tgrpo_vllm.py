@@ -19,11 +19,11 @@ import torch
 from PIL import Image
 
 from video_r1.data.records import load_records
+from video_r1.models.qwen2_5_vl import VISION_PLACEHOLDER_TOKENS
 from video_r1.rewards import accuracy_reward, format_reward
 from video_r1.rewards.accuracy import completion_text
 from video_r1.trainers import TGRPOConfig, TGRPOTrainer
 from video_r1.trainers.tgrpo_trainer import (
-    VISION_PLACEHOLDER_TOKENS,
     MediaAwareLLM,
     VLLMMedia,
     restore_vllm_media,

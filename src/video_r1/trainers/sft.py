@@ -41,6 +41,7 @@ from trl import SFTConfig, SFTTrainer
 from video_r1.data.collate import build_processor_inputs, with_media
 from video_r1.data.media import BadMediaPolicy
 from video_r1.data.vision import get_preset
+from video_r1.models.qwen2_5_vl import install_released_mrope
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.media_config import MediaConfigMixin
 
@@ -351,6 +352,7 @@ class VideoSFTTrainer(ResumeWithKeyMappingMixin, SFTTrainer):
             padding_side=args.padding_side,
             max_length=args.max_length,
         )
+        install_released_mrope()  # before TRL builds the model
         super().__init__(model=model, args=args, train_dataset=train_dataset, **kwargs)
 
     def _get_num_items_in_batch(self, batch_samples, device):

@@ -41,6 +41,14 @@ from trl import GRPOTrainer
 from video_r1.data.collate import INDEX_COLUMN, build_processor_inputs, with_media
 from video_r1.data.media import BadMediaPolicy
 from video_r1.data.vision import get_preset
+from video_r1.models.qwen2_5_vl import (
+    VIDEO_KEYS,
+    VISION_KEYS,
+    install_released_mrope,
+    mm_token_type_ids,
+    vision_placeholder_ids,
+    vision_token_ids,
+)
 from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import accuracy_reward
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
@@ -48,21 +56,6 @@ from video_r1.trainers.tgrpo_config import TGRPOConfig
 from video_r1.vllm_inputs import vllm_request
 
 logger = logging.getLogger(__name__)
-
-#: Qwen2.5-VL vision placeholder tokens; a sampled one would break the scoring forward (Video-R1 #23).
-VISION_PLACEHOLDER_TOKENS = (
-    "<|image_pad|>",
-    "<|video_pad|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|vision_pad|>",
-)
-
-
-#: Processor outputs that carry one sample's pixels: image fields first, then video fields.
-IMAGE_KEYS = ("pixel_values", "image_grid_thw")
-VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
-VISION_KEYS = IMAGE_KEYS + VIDEO_KEYS
 
 
 def _placeholder_reward(name: str):
@@ -296,10 +289,9 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
                 weights.append(1.0)
         args.reward_weights = weights
 
-        tokenizer = getattr(processing_class, "tokenizer", processing_class)
-        suppress = [tokenizer.convert_tokens_to_ids(t) for t in VISION_PLACEHOLDER_TOKENS]
-        suppress = [i for i in suppress if i is not None and i != tokenizer.unk_token_id]
-        args.generation_kwargs = suppress_tokens_kwargs(args.generation_kwargs, suppress, args.use_vllm)
+        args.generation_kwargs = suppress_tokens_kwargs(
+            args.generation_kwargs, vision_placeholder_ids(processing_class), args.use_vllm
+        )
 
         self.media_policy = BadMediaPolicy(args.on_bad_media, output_dir=args.output_dir)
         preset = get_preset(args.vision_preset, max_frames=args.max_frames)
@@ -314,13 +306,11 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
         self._active_vision: list[dict[str, torch.Tensor]] | None = None
         self._rollout: dict[str, Any] | None = None
         self.last_shuffle: list[dict[str, Any]] = []  # what the last shuffled rollout saw (inspectable)
+        self._vision_token_ids = vision_token_ids(processing_class)
+        install_released_mrope()  # before TRL builds the policy and reference models
         super().__init__(
             model=model, reward_funcs=reward_funcs, args=args, train_dataset=train_dataset, **kwargs
         )
-        self._vision_token_ids = {
-            "image": tokenizer.convert_tokens_to_ids("<|image_pad|>"),
-            "video": tokenizer.convert_tokens_to_ids("<|video_pad|>"),
-        }
         if self.use_vllm:
             self._wrap_vllm_engine()
         if self.args.freeze_vision_tower:
@@ -574,9 +564,7 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
             end = min(start + batch_size, input_ids.size(0))
             chunk = rows[start:end]
             ids = input_ids[start:end]
-            mm = torch.zeros_like(ids)
-            mm[ids == self._vision_token_ids["image"]] = 1
-            mm[ids == self._vision_token_ids["video"]] = 2
+            mm = mm_token_type_ids(ids, self._vision_token_ids)
             extra: dict[str, Any] = {}
             if self.args.reuse_vision_features:
                 forward = _SharedVisionForward(

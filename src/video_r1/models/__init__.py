@@ -1,0 +1,1 @@
+"""Model facts (a leaf layer: imports nothing else from the package)."""
