@@ -1,8 +1,28 @@
 #!/usr/bin/env bash
-# The project's test command (README and CI run exactly this): lint, format check, then the whole suite,
-# slow multi-process tests included. pytest exits 5 when it collects no tests: that fails here too.
+# The project's test command (README and CI run exactly this): lint, format check, the whole suite (slow
+# multi-process tests included), then the real-vLLM input-processing tests in .venv-vllm
+# (`bash setup.sh --vllm-check` builds it). pytest exits 5 when it collects no tests: that fails here too.
+#
+#   bash scripts/test.sh              everything (CI)
+#   bash scripts/test.sh ARGS...      lint + `pytest ARGS` in .venv only (e.g. a path or -k EXPR)
+#   VIDEO_R1_SKIP_VLLM=1 bash scripts/test.sh    everything except the vLLM part (prints a warning)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 .venv/bin/ruff check src tests scripts
 .venv/bin/ruff format --check src tests scripts
 .venv/bin/python -m pytest -q "$@"
+if [ "$#" -gt 0 ]; then
+  echo "[test] arguments given: the real-vLLM tests were not run (bash scripts/test.sh runs them)"
+  exit 0
+fi
+if [ -n "${VIDEO_R1_SKIP_VLLM:-}" ]; then
+  echo "[test] WARNING: VIDEO_R1_SKIP_VLLM is set: the real-vLLM tests were NOT run" >&2
+  exit 0
+fi
+if [ ! -x .venv-vllm/bin/python ]; then
+  echo "scripts/test.sh: .venv-vllm is missing: build it with 'bash setup.sh --vllm-check' (the real-vLLM" \
+    "tests run there), or set VIDEO_R1_SKIP_VLLM=1 to skip them locally" >&2
+  exit 1
+fi
+echo "[test] real vLLM input processing (.venv-vllm)"
+VLLM_TARGET_DEVICE=cpu VIDEO_R1_REQUIRE_VLLM=1 .venv-vllm/bin/python -m pytest -q -m vllm tests/vllm_io

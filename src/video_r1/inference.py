@@ -15,7 +15,7 @@ Two backends with one interface (:func:`load_backend`):
   padding, any device and dtype (the CPU path, tests, and small GPU runs);
 - :class:`VLLMBackend`: ``vllm.LLM`` (GPU only, imported lazily), the original's engine; requests are built
   by :func:`build_vllm_requests` from the same decoded frames the HF path uses (see
-  :mod:`video_r1.vllm_inputs`).
+  :mod:`video_r1.vllm.requests`).
 
 Both expose ``generate(requests) -> list[GenerationResult]`` (same order), ``iter_generate(requests)``
 (yields results as each batch finishes, with a progress bar showing samples/s) and ``close()``. Media of
@@ -42,7 +42,7 @@ from video_r1.data.media import load_media_for_record
 from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
 from video_r1.models.qwen2_5_vl import install_released_mrope, load_model, vision_placeholder_ids
 from video_r1.prompts import build_conversation
-from video_r1.vllm_inputs import vllm_request
+from video_r1.vllm.requests import vllm_request
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ def build_vllm_requests(
     """vLLM prompt dicts (``prompt`` + ``multi_modal_data`` [+ ``mm_processor_kwargs``]) for a batch.
 
     Pure: needs no vLLM, so it is tested on CPU. Each sample's decoded frames go through
-    :func:`video_r1.vllm_inputs.vllm_request`, so vLLM sees the same frames, sizes and temporal spacing
+    :func:`video_r1.vllm.requests.vllm_request`, so vLLM sees the same frames, sizes and temporal spacing
     as the HF path.
     """
     return [vllm_request(sample.text, [sample.media], temporal_rope) for sample in samples]

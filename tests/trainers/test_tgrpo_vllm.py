@@ -11,7 +11,6 @@ the HF processor, as vLLM does internally, must give exactly the trainer's promp
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -19,41 +18,15 @@ import torch
 from PIL import Image
 
 from video_r1.data.records import load_records
-from video_r1.models.qwen2_5_vl import VISION_PLACEHOLDER_TOKENS
 from video_r1.rewards import accuracy_reward, format_reward
 from video_r1.rewards.accuracy import completion_text
-from video_r1.trainers import TGRPOConfig, TGRPOTrainer
-from video_r1.trainers.tgrpo_trainer import (
-    MediaAwareLLM,
-    VLLMMedia,
-    restore_vllm_media,
-    suppress_tokens_kwargs,
-)
-from video_r1.vllm_inputs import vllm_request
+from video_r1.testing.colocate import StandInEngine, colocate_trainer
+from video_r1.vllm.colocate import MediaAwareLLM
+from video_r1.vllm.requests import collapse_placeholders
 
 
 def varied_reward(completions, **kwargs):
     return [len(completion_text(c)) / 10.0 for c in completions]
-
-
-class CPUStandInLLM:
-    """Records the prompts ``vllm.LLM.generate`` would get; answers with fixed completions of varied length."""
-
-    def __init__(self, completions: list[list[int]]):
-        self.completions = completions
-        self.prompts: list[dict] = []
-        self.sampling_params = []
-
-    def generate(self, prompts, sampling_params=None, use_tqdm=False):
-        outputs = []
-        for prompt in prompts:
-            ids = self.completions[len(self.prompts) % len(self.completions)]
-            self.prompts.append(prompt)
-            self.sampling_params.append(sampling_params)
-            logprobs = [{t: SimpleNamespace(rank=1, logprob=-0.5)} for t in ids]
-            seq = SimpleNamespace(token_ids=list(ids), logprobs=logprobs)
-            outputs.append(SimpleNamespace(prompt_token_ids=prompt["prompt_token_ids"], outputs=[seq]))
-        return outputs
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +37,20 @@ def mixed_pair(synthetic_data):
 
 
 def _colocate_trainer(tiny_checkpoint, dataset, tmp_path, monkeypatch):
-    """A trainer switched to TRL's vLLM colocate path with the CPU stand-in as its engine."""
-    import trl.generation.vllm_generation as vllm_generation
+    """A trainer on TRL's vLLM colocate path whose engine core is the CPU stand-in."""
+    from transformers import AutoTokenizer
 
-    args = TGRPOConfig(
+    tokenizer = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    completions = [
+        tokenizer.encode(text) + [tokenizer.eos_token_id] for text in ("<answer>A</answer>", "a", "bb b")
+    ]
+    engine = StandInEngine(completions)
+    trainer = colocate_trainer(
+        monkeypatch,
+        str(tiny_checkpoint),
+        dataset,
+        engine,
+        reward_funcs=[accuracy_reward, format_reward, varied_reward],
         output_dir=str(tmp_path / "out"),
         per_device_train_batch_size=4,
         num_generations=2,
@@ -84,45 +67,6 @@ def _colocate_trainer(tiny_checkpoint, dataset, tmp_path, monkeypatch):
         seed=0,
         vllm_importance_sampling_correction=False,
     )
-    trainer = TGRPOTrainer(
-        model=str(tiny_checkpoint),
-        reward_funcs=[accuracy_reward, format_reward, varied_reward],
-        args=args,
-        train_dataset=dataset,
-    )
-    tokenizer = trainer.processing_class.tokenizer
-    completions = [
-        tokenizer.encode(text) + [tokenizer.eos_token_id] for text in ("<answer>A</answer>", "a", "bb b")
-    ]
-    engine = CPUStandInLLM(completions)
-    # TRL's real VLLMGeneration.generate, with the engine it would have built replaced by the stand-in.
-    generation = vllm_generation.VLLMGeneration.__new__(vllm_generation.VLLMGeneration)
-    vision_ids = tokenizer.convert_tokens_to_ids(list(VISION_PLACEHOLDER_TOKENS))
-    generation.__dict__.update(
-        accelerator=trainer.accelerator,
-        model=trainer.model,
-        mode="colocate",
-        tensor_parallel_size=1,
-        enable_sleep_mode=False,
-        _llm_weights_sleeping=False,
-        temperature=1.0,
-        top_p=0.95,
-        top_k=0,
-        min_p=None,
-        repetition_penalty=1.0,
-        max_completion_length=6,
-        logprobs=0,
-        structured_outputs_regex=None,
-        generation_kwargs=suppress_tokens_kwargs({}, vision_ids, for_vllm=True),
-        llm=engine,
-    )
-    generation.sync_weights = lambda: None  # the weights live in the trainer's own model here
-    monkeypatch.setattr(vllm_generation, "SamplingParams", dict, raising=False)
-    trainer.vllm_generation = generation
-    trainer.use_vllm = True
-    trainer.vllm_mode = "colocate"
-    trainer._last_loaded_step = -1
-    trainer._wrap_vllm_engine()
     return trainer, engine
 
 
@@ -134,7 +78,12 @@ def test_colocate_rollout_hands_vllm_the_trainer_media_and_trains(
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.train()
 
+    # TRL built the engine from the trainer's config and synced the policy's weights into it
+    assert engine.engine_args["model"] == str(tiny_checkpoint)
+    assert any("visual" in name for name in engine.loaded_weights)
+    assert any("layers" in name for name in engine.loaded_weights)
     # one generate call: 2 ordered rows per prompt (video, image) + 1 shuffled row for the video prompt
+    assert engine.calls == 1
     assert len(engine.prompts) == 5
     kinds = [sorted(p.get("multi_modal_data", {})) for p in engine.prompts]
     assert kinds.count(["video"]) == 3 and kinds.count(["image"]) == 2
@@ -153,7 +102,12 @@ def test_colocate_rollout_hands_vllm_the_trainer_media_and_trains(
     (shuffle,) = trainer.last_shuffle
     ordered = next(p for p in engine.prompts[:4] if "video" in p["multi_modal_data"])
     shuffled = engine.prompts[-1]
-    assert shuffled["prompt_token_ids"] == ordered["prompt_token_ids"] == shuffle["prompt_ids"]
+    pads = [trainer._vision_token_ids["image"], trainer._vision_token_ids["video"]]
+    assert shuffled["prompt_token_ids"] == ordered["prompt_token_ids"]
+    # vLLM gets one placeholder per video and expands it itself; the trainer keeps the expanded ids
+    assert ordered["prompt_token_ids"] == collapse_placeholders(shuffle["prompt_ids"], pads)
+    assert ordered["prompt_token_ids"].count(video_pad) == 1
+    assert shuffle["prompt_ids"].count(video_pad) > 1
     ordered_frames, ordered_md = ordered["multi_modal_data"]["video"]
     shuffled_frames, shuffled_md = shuffled["multi_modal_data"]["video"]
     assert np.array_equal(ordered_frames, shuffle["ordered_frames"].permute(0, 2, 3, 1).numpy())
@@ -175,7 +129,7 @@ def test_colocate_rollout_hands_vllm_the_trainer_media_and_trains(
         videos_kwargs={"video_metadata": [VideoMetadata(**metadata)], **ordered["mm_processor_kwargs"]},
         return_tensors="pt",
     )
-    assert rebuilt["input_ids"][0].tolist() == ordered["prompt_token_ids"]
+    assert rebuilt["input_ids"][0].tolist() == shuffle["ordered_prompt_ids"]
     sampled_fps = len(metadata["frames_indices"]) / metadata["total_num_frames"] * metadata["fps"]
     assert rebuilt["second_per_grid_ts"][0] == pytest.approx(2 / sampled_fps)
 
@@ -193,57 +147,3 @@ def test_server_mode_refuses_video_with_a_clear_error(tiny_checkpoint, mixed_pai
         trainer._vllm_media([media])
     image = trainer.train_dataset[1]["media"]
     assert trainer._vllm_media([image]) == [[image["image"]]]
-
-
-def test_restore_vllm_media_swaps_only_stand_ins():
-    frames = torch.arange(4 * 3 * 2 * 2, dtype=torch.uint8).reshape(4, 3, 2, 2)
-    metadata = {
-        "frames_indices": [0, 3, 6, 9],
-        "total_num_frames": 10,
-        "video_fps": 5.0,
-        "width": 2,
-        "height": 2,
-        "duration": 2.0,
-        "backend": "decord",
-    }
-    video = {"type": "video", "frames": frames, "video_metadata": metadata}
-    image = Image.new("RGB", (4, 4))
-    prompts = [
-        {"prompt_token_ids": [1, 2], "multi_modal_data": {"image": VLLMMedia(video, "sampled_fps")}},
-        {"prompt_token_ids": [3], "multi_modal_data": {"image": image}},
-        {"prompt_token_ids": [4]},
-    ]
-    restored = restore_vllm_media(prompts)
-    expected = vllm_request([1, 2], [video])
-    array, md = restored[0]["multi_modal_data"]["video"]
-    assert np.array_equal(array, expected["multi_modal_data"]["video"][0])
-    assert array.shape == (4, 2, 2, 3) and array[1, 0, 1, 2] == frames[1, 2, 0, 1]
-    assert md == expected["multi_modal_data"]["video"][1]
-    assert md["fps"] == 5.0 and md["frames_indices"] == [0, 3, 6, 9]
-    assert restored[0]["mm_processor_kwargs"] == {"do_sample_frames": False, "do_resize": False}
-    assert restored[1] == prompts[1] and restored[2] == prompts[2]
-    # the original's training M-RoPE: frames described as consecutive frames of a 2 fps clip
-    fixed = VLLMMedia(video, "fixed_2fps").multi_modal_data["video"][1]
-    assert fixed["fps"] == 2.0 and fixed["frames_indices"] == [0, 1, 2, 3] and fixed["total_num_frames"] == 4
-
-
-def test_suppress_tokens_kwargs_for_hf_and_vllm():
-    assert suppress_tokens_kwargs({"suppress_tokens": [5]}, [7, 5], for_vllm=False) == {
-        "suppress_tokens": [5, 7]
-    }
-    out = suppress_tokens_kwargs({"logit_bias": {1: 2.0}, "seed": 3}, [7], for_vllm=True)
-    assert out == {"logit_bias": {1: 2.0, 7: -100.0}, "seed": 3}
-    assert "suppress_tokens" not in out
-
-
-def test_vllm_request_validates_frames():
-    md = {"frames_indices": [0, 1], "total_num_frames": 2, "video_fps": 2.0}
-    with pytest.raises(ValueError, match="uint8"):
-        vllm_request("x", [{"type": "video", "frames": torch.zeros(2, 3, 4, 4), "video_metadata": md}])
-    with pytest.raises(ValueError, match="3 frames but metadata lists 2"):
-        vllm_request(
-            "x",
-            [{"type": "video", "frames": torch.zeros(3, 3, 4, 4, dtype=torch.uint8), "video_metadata": md}],
-        )
-    request = vllm_request("text", None)
-    assert request == {"prompt": "text"}

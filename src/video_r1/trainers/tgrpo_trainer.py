@@ -53,7 +53,7 @@ from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import accuracy_reward
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.tgrpo_config import TGRPOConfig
-from video_r1.vllm_inputs import vllm_request
+from video_r1.vllm.colocate import MediaAwareLLM, VLLMMedia, suppress_tokens_kwargs
 
 logger = logging.getLogger(__name__)
 
@@ -177,71 +177,6 @@ class _SharedVisionForward:
         )
 
 
-def suppress_tokens_kwargs(
-    generation_kwargs: dict[str, Any] | None, token_ids: list[int], for_vllm: bool
-) -> dict[str, Any]:
-    """``generation_kwargs`` that forbid ``token_ids``: HF ``suppress_tokens``, or a vLLM ``logit_bias``.
-
-    vLLM's ``SamplingParams`` has no ``suppress_tokens``; a bias of -100 (the floor vLLM accepts) makes the
-    tokens practically impossible to sample.
-    """
-    kwargs = dict(generation_kwargs or {})
-    if for_vllm:
-        bias = dict(kwargs.get("logit_bias") or {})
-        bias.update({int(i): -100.0 for i in token_ids})
-        kwargs["logit_bias"] = bias
-    else:
-        kwargs["suppress_tokens"] = sorted(
-            set(kwargs.get("suppress_tokens") or []) | {int(i) for i in token_ids}
-        )
-    return kwargs
-
-
-class VLLMMedia:
-    """One prompt's media, prepared for vLLM, riding through TRL's ``images`` argument.
-
-    TRL 1.16's colocate rollout builds ``{"prompt_token_ids": ids, "multi_modal_data": {"image": x}}`` for
-    each prompt and gathers ``images`` over the tensor-parallel group. Passing this object as the prompt's
-    single "image" keeps all of TRL's machinery (weight sync, sleep mode, TP gathering, sampling
-    parameters, logprobs for importance sampling); :class:`MediaAwareLLM` then swaps it for the real
-    ``multi_modal_data`` (a video as ``(frames, metadata)``) just before ``vllm.LLM.generate``.
-    """
-
-    def __init__(self, media: dict[str, Any], temporal_rope: str):
-        request = vllm_request([], [media], temporal_rope)
-        self.multi_modal_data = request["multi_modal_data"]
-        self.mm_processor_kwargs = request.get("mm_processor_kwargs")
-
-    def __repr__(self) -> str:
-        return f"VLLMMedia({sorted(self.multi_modal_data)})"
-
-
-def restore_vllm_media(prompts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Replace :class:`VLLMMedia` stand-ins in TRL-built vLLM prompts by their real multimodal data."""
-    out = []
-    for prompt in prompts:
-        item = (prompt.get("multi_modal_data") or {}).get("image")
-        if isinstance(item, VLLMMedia):
-            prompt = {**prompt, "multi_modal_data": item.multi_modal_data}
-            if item.mm_processor_kwargs:
-                prompt["mm_processor_kwargs"] = dict(item.mm_processor_kwargs)
-        out.append(prompt)
-    return out
-
-
-class MediaAwareLLM:
-    """Wraps TRL's colocated ``vllm.LLM``: rewrites prompts with :func:`restore_vllm_media`, forwards the rest."""
-
-    def __init__(self, llm):
-        self._llm = llm
-
-    def generate(self, prompts, *args, **kwargs):
-        return self._llm.generate(restore_vllm_media(list(prompts)), *args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._llm, name)
-
-
 class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
     """GRPO with video inputs and the temporal-contrast reward of Video-R1 (see module docstring).
 
@@ -320,7 +255,9 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
     def _wrap_vllm_engine(self) -> None:
         """Let TRL's colocated ``vllm.LLM`` receive videos (see :class:`VLLMMedia`)."""
         if self.vllm_mode == "colocate" and not isinstance(self.vllm_generation.llm, MediaAwareLLM):
-            self.vllm_generation.llm = MediaAwareLLM(self.vllm_generation.llm)
+            self.vllm_generation.llm = MediaAwareLLM(
+                self.vllm_generation.llm, list(self._vision_token_ids.values())
+            )
 
     # ------------------------------------------------------------------------------------------------
     # Processor inputs, one call per distinct sample

@@ -4,6 +4,10 @@ vLLM is GPU-only and imported lazily by its callers (the T-GRPO trainer's coloca
 annotation backends). What they hand to ``vllm.LLM.generate`` is built here, from the same decoded media the
 HF path gives the processor, so both paths see the same frames, sizes and temporal spacing:
 
+- the prompt is the chat-templated text, or token ids with ONE placeholder token per media item
+  (:func:`collapse_placeholders`). vLLM 0.31 expands each ``<|image_pad|>`` / ``<|video_pad|>`` to the
+  item's feature count itself; a run that is already expanded (what the HF processor returns) is expanded
+  again (960 video pads became 1,919 on the 22 s example video), so expanded ids must never reach it;
 - a video is ``(frames, metadata)``: ``frames`` a ``uint8`` ``numpy`` array ``(T, H, W, C)`` (vLLM's layout;
   the project keeps ``(T, C, H, W)`` tensors), ``metadata`` the fields of
   ``transformers.video_utils.VideoMetadata`` from :func:`video_r1.data.vision.to_video_metadata`, so the
@@ -94,21 +98,52 @@ def vllm_multi_modal_data(
     return data
 
 
+def collapse_placeholders(token_ids: Sequence[int], placeholder_ids: Sequence[int]) -> list[int]:
+    """``token_ids`` with every run of one placeholder id (``<|image_pad|>``, ``<|video_pad|>``) cut to one token.
+
+    The HF processor expands each media placeholder to one token per feature; vLLM wants the unexpanded
+    prompt and expands it itself (see the module docstring).
+    """
+    out: list[int] = []
+    placeholders = {int(i) for i in placeholder_ids}
+    for token in token_ids:
+        token = int(token)
+        if token in placeholders and out and out[-1] == token:
+            continue
+        out.append(token)
+    return out
+
+
+def vllm_media_fields(
+    media: Sequence[Mapping[str, Any]], temporal_rope: TemporalRope = "sampled_fps"
+) -> dict[str, Any]:
+    """The media part of a vLLM prompt: ``multi_modal_data`` and, for videos, ``mm_processor_kwargs``."""
+    fields: dict[str, Any] = {"multi_modal_data": vllm_multi_modal_data(media, temporal_rope)}
+    if "video" in fields["multi_modal_data"]:
+        fields["mm_processor_kwargs"] = dict(VIDEO_PROCESSOR_KWARGS)
+    return fields
+
+
 def vllm_request(
     prompt: str | Sequence[int],
     media: Sequence[Mapping[str, Any]] | None = None,
     temporal_rope: TemporalRope = "sampled_fps",
+    placeholder_ids: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """One vLLM prompt dict: chat-templated text (``prompt``) or token ids (``prompt_token_ids``) + media.
 
-    Token ids may already contain the expanded vision placeholders (as the HF processor produced them);
-    vLLM recognises an applied expansion and keeps the ids.
+    Token ids with media need ``placeholder_ids`` (the image and video pad ids): expanded placeholder runs
+    are collapsed to one token each, which vLLM expands again to exactly the HF processor's ids.
     """
-    request: dict[str, Any] = (
-        {"prompt": prompt} if isinstance(prompt, str) else {"prompt_token_ids": [int(t) for t in prompt]}
-    )
+    if isinstance(prompt, str):
+        request: dict[str, Any] = {"prompt": prompt}
+    else:
+        ids = [int(t) for t in prompt]
+        if media:
+            if placeholder_ids is None:
+                raise ValueError("token-id prompts with media need placeholder_ids to collapse the expansion")
+            ids = collapse_placeholders(ids, placeholder_ids)
+        request = {"prompt_token_ids": ids}
     if media:
-        request["multi_modal_data"] = vllm_multi_modal_data(media, temporal_rope)
-        if "video" in request["multi_modal_data"]:
-            request["mm_processor_kwargs"] = dict(VIDEO_PROCESSOR_KWARGS)
+        request.update(vllm_media_fields(media, temporal_rope))
     return request

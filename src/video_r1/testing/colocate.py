@@ -1,0 +1,93 @@
+"""A T-GRPO trainer on TRL's vLLM colocate path without a GPU: only vLLM's engine core is stood in for.
+
+``colocate_trainer`` builds :class:`~video_r1.trainers.TGRPOTrainer` with ``use_vllm=True,
+vllm_mode="colocate"``. Everything runs as on a GPU machine - TRL's own ``VLLMGeneration`` is constructed
+from the trainer's config, syncs the weights and builds the prompts; the trainer's
+:class:`~video_r1.vllm.colocate.MediaAwareLLM` rewrites them - except ``vllm.LLM`` itself, which TRL's module
+is given as :class:`StandInEngine`: it records the requests and the synced weight names and answers with
+fixed completions. A ``process`` callback (used in ``.venv-vllm``) runs each request through vLLM's real
+input processing first.
+
+For tests only; the GPU smoke recipe (``scripts/gpu_smoke.sh``) runs the real engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+
+class StandInEngine:
+    """Stands in for ``vllm.LLM`` (the part that needs a GPU): records prompts, answers fixed completions."""
+
+    def __init__(
+        self, completions: Sequence[Sequence[int]], process: Callable[[dict, Any], Any] | None = None
+    ):
+        self.completions = [list(c) for c in completions]
+        self.process = process
+        self.engine_args: dict[str, Any] = {}
+        self.prompts: list[dict[str, Any]] = []
+        self.processed: list[Any] = []
+        self.sampling_params: list[Any] = []
+        self.calls = 0
+        self.loaded_weights: set[str] = set()
+        # TRL's colocate weight sync reaches the model through this attribute path
+        self.llm_engine = SimpleNamespace(
+            model_executor=SimpleNamespace(
+                driver_worker=SimpleNamespace(model_runner=SimpleNamespace(model=self))
+            )
+        )
+
+    def __call__(self, **engine_args: Any) -> StandInEngine:
+        """Used as ``vllm.LLM``: keeps the arguments TRL built the engine with."""
+        self.engine_args = engine_args
+        return self
+
+    def load_weights(self, weights) -> None:
+        self.loaded_weights.update(name for name, _ in weights)
+
+    def reset_prefix_cache(self) -> None:
+        pass
+
+    def generate(self, prompts, sampling_params=None, use_tqdm=False):
+        self.calls += 1
+        outputs = []
+        for prompt in prompts:
+            ids = self.completions[len(self.prompts) % len(self.completions)]
+            self.prompts.append(prompt)
+            self.sampling_params.append(sampling_params)
+            if self.process is not None:
+                self.processed.append(self.process(prompt, sampling_params))
+            logprobs = [{t: SimpleNamespace(rank=1, logprob=-0.5)} for t in ids]
+            seq = SimpleNamespace(token_ids=list(ids), logprobs=logprobs)
+            outputs.append(SimpleNamespace(prompt_token_ids=prompt["prompt_token_ids"], outputs=[seq]))
+        return outputs
+
+
+def colocate_trainer(
+    monkeypatch,
+    model: str,
+    dataset,
+    engine: StandInEngine,
+    *,
+    reward_funcs=None,
+    **config: Any,
+):
+    """A :class:`~video_r1.trainers.TGRPOTrainer` in TRL's colocate mode whose ``vllm.LLM`` is ``engine``.
+
+    ``monkeypatch`` is pytest's fixture (TRL's module-level ``LLM`` is replaced for the test only; where vLLM
+    is not installed, ``SamplingParams`` becomes ``dict`` and the availability check passes). ``config``
+    are :class:`~video_r1.trainers.TGRPOConfig` fields.
+    """
+    import trl.generation.vllm_generation as vllm_generation
+    from trl.import_utils import is_vllm_available
+
+    from video_r1.trainers import TGRPOConfig, TGRPOTrainer
+
+    if not is_vllm_available():
+        monkeypatch.setattr(vllm_generation, "is_vllm_available", lambda: True)
+        monkeypatch.setattr(vllm_generation, "SamplingParams", dict, raising=False)
+    monkeypatch.setattr(vllm_generation, "LLM", engine, raising=False)
+    args = TGRPOConfig(use_vllm=True, vllm_mode="colocate", **config)
+    return TGRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=dataset)
