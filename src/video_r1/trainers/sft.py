@@ -43,7 +43,9 @@ from video_r1.data.media import BadMediaPolicy
 from video_r1.data.vision import get_preset
 from video_r1.models.qwen2_5_vl import install_released_mrope
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
+from video_r1.trainers.library_contract import check_library_versions
 from video_r1.trainers.media_config import MediaConfigMixin
+from video_r1.trainers.steps import LRHorizonMixin, StepsConfigMixin
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 
 
 @dataclass
-class VideoSFTConfig(MediaConfigMixin, SFTConfig):
+class VideoSFTConfig(StepsConfigMixin, MediaConfigMixin, SFTConfig):
     r"""
     Configuration for the Video-R1 SFT cold start (``video-r1 sft``): TRL's ``SFTConfig`` plus video fields.
 
@@ -115,6 +117,8 @@ class VideoSFTConfig(MediaConfigMixin, SFTConfig):
     )
 
     def __post_init__(self):
+        if self.per_device_train_batch_size:
+            self.derive_steps(self.per_device_train_batch_size)
         super().__post_init__()
         if self.loss_masking not in LOSS_MASKING_MODES:
             raise ValueError(f"loss_masking must be one of {LOSS_MASKING_MODES}, got {self.loss_masking!r}")
@@ -309,7 +313,7 @@ class _WeightedLogProbs:
         return outputs
 
 
-class VideoSFTTrainer(ResumeWithKeyMappingMixin, SFTTrainer):
+class VideoSFTTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, SFTTrainer):
     """TRL's ``SFTTrainer`` on Video-R1 records with images and videos (see the module docstring).
 
     ``train_dataset`` (and ``eval_dataset``) are records datasets from
@@ -325,6 +329,7 @@ class VideoSFTTrainer(ResumeWithKeyMappingMixin, SFTTrainer):
         if kwargs.get("data_collator") is not None:
             raise ValueError("VideoSFTTrainer builds its own data collator (VideoSFTCollator)")
         args = copy.copy(args)
+        check_library_versions()
         processing_class = kwargs.get("processing_class")
         if processing_class is None:
             from transformers import AutoProcessor

@@ -4,11 +4,27 @@ Batch sizes follow TRL: ``per_device_train_batch_size`` counts *completions* (ro
 "per-device batch 1 prompt x G=8" is ``per_device_train_batch_size=8, num_generations=8`` here, and
 ``per_device_train_batch_size=16`` gives two prompts per device (the original supported only one).
 
-Defaults that differ from TRL's follow the original Video-R1 recipe (``run_grpo_video.sh``): ``beta=0.04``,
-``loss_type="grpo"`` (token mean per sequence, then mean over sequences), ``scale_rewards="group"``
-(advantage = (r - group mean) / (unbiased group std + 1e-4)), one optimisation pass per rollout
-(``num_iterations=1``, so the PPO ratio is always 1 and clipping never binds, as in the original which
-had none), sampling ``temperature=1.0``, ``top_p=0.95``, ``max_completion_length=768``.
+Defaults that differ from TRL's follow the original Video-R1 trainer (``grpo_trainer.py``,
+``run_grpo_video.sh``):
+
+- the loss: ``beta=0.04``, ``loss_type="grpo"`` (token mean per sequence, then mean over sequences),
+  ``scale_rewards="group"`` (advantage = (r - group mean) / (unbiased group std + 1e-4)), one optimisation
+  pass per rollout (``num_iterations=1``: the PPO ratio is always 1 and clipping never binds, as in the
+  original, which had none), and ``use_bias_correction_kl=False``: the original's per-token loss is
+  ``-(A - beta * k3)``; TRL's default multiplies k3 by the importance ratio, which leaves the loss value
+  unchanged but adds ``beta * k3 * grad(logp)`` to the gradient (1.5 % of the gradient at a mean token KL
+  of 0.07, measured);
+- sampling: ``temperature=1.0``, ``top_p=0.95``, ``max_completion_length=768``, and ``top_k`` per rollout
+  engine: 50 with HF generate (the original built a ``GenerationConfig`` without ``top_k``, so transformers
+  4.x's default 50 applied; the checkpoint's own generation defaults were not merged) and off with vLLM (the
+  original's ``SamplingParams`` had none).
+
+One difference remains and has no switch: the original clamped ``ref_logp - logp`` to [-10, 10] before
+the k3 term; TRL has no clamp, and adding one would need a copy of TRL's loss. The two agree unless a
+token's log-ratio leaves [-10, 10].
+
+The recipes (``configs/grpo_video_7b*.yaml``) also set the original's global batch (``prompts_per_step: 4``),
+LR horizon (``lr_decay_steps``) and training-time temporal positions (``temporal_rope: fixed_2fps``).
 """
 
 from __future__ import annotations
@@ -18,12 +34,13 @@ from dataclasses import dataclass, field
 from trl import GRPOConfig
 
 from video_r1.trainers.media_config import MediaConfigMixin
+from video_r1.trainers.steps import StepsConfigMixin
 
 SHUFFLE_UNITS = ("frame", "temporal_patch")
 
 
 @dataclass
-class TGRPOConfig(MediaConfigMixin, GRPOConfig):
+class TGRPOConfig(StepsConfigMixin, MediaConfigMixin, GRPOConfig):
     r"""
     Configuration for T-GRPO (Video-R1, Feng et al. 2025, arXiv 2503.21776).
 
@@ -127,8 +144,23 @@ class TGRPOConfig(MediaConfigMixin, GRPOConfig):
             "help": "TRL loss type; 'grpo' = per-sequence token mean then mean over sequences (original)."
         },
     )
+    use_bias_correction_kl: bool = field(
+        default=False,
+        metadata={
+            "help": "TRL's importance-ratio factor on the k3 KL term. False (the original): per-token loss "
+            "-(A - beta*k3). True changes the gradient (not the loss value) by beta*k3*grad(logp)."
+        },
+    )
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (original: 1.0)."})
     top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling (original: 0.95)."})
+    top_k: int | None = field(
+        default=None,
+        metadata={
+            "help": "Top-k sampling; 0 = off. None (default): the original's per rollout engine - 50 with HF "
+            "generate (transformers 4.x's GenerationConfig default, which the original's rollouts used), off "
+            "with vLLM (the original's SamplingParams)."
+        },
+    )
     max_completion_length: int | None = field(
         default=768, metadata={"help": "Maximum new tokens per completion (original: 768)."}
     )
@@ -138,6 +170,10 @@ class TGRPOConfig(MediaConfigMixin, GRPOConfig):
     )
 
     def __post_init__(self):
+        if self.top_k is None:
+            self.top_k = 0 if self.use_vllm else 50
+        if self.num_generations and self.per_device_train_batch_size:
+            self.derive_steps(self.per_device_train_batch_size / self.num_generations)
         super().__post_init__()
         if self.shuffled_num_generations is None:
             self.shuffled_num_generations = max(1, self.num_generations // 2)

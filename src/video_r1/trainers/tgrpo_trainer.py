@@ -52,6 +52,8 @@ from video_r1.models.qwen2_5_vl import (
 from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import accuracy_reward
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
+from video_r1.trainers.library_contract import check_library_versions
+from video_r1.trainers.steps import LRHorizonMixin
 from video_r1.trainers.tgrpo_config import TGRPOConfig
 from video_r1.vllm.colocate import MediaAwareLLM, VLLMMedia, suppress_tokens_kwargs
 
@@ -177,7 +179,7 @@ class _SharedVisionForward:
         )
 
 
-class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
+class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
     """GRPO with video inputs and the temporal-contrast reward of Video-R1 (see module docstring).
 
     ``train_dataset`` is a records dataset from :func:`video_r1.data.records.load_records`; the trainer adds
@@ -195,6 +197,7 @@ class TGRPOTrainer(ResumeWithKeyMappingMixin, GRPOTrainer):
         # The bonus columns and suppressed tokens below are added to a copy, so one config object can
         # build several trainers (e.g. a resumed run) without growing its reward_weights each time.
         args = copy.copy(args)
+        check_library_versions()
         processing_class = kwargs.get("processing_class")
         if processing_class is None:
             from transformers import AutoProcessor
