@@ -203,5 +203,8 @@ def test_check_warns_on_a_record_count_that_differs_from_the_release(tmp_path, c
         "--no_progress",
     ]
     assert main([*common, "--benchmarks", "videomme"]) == 0  # a warning, not a failure
-    err = capsys.readouterr().err
-    assert "warning: videomme: 1 records, the released eval_videomme.json has 2700" in err
+    captured = capsys.readouterr()
+    assert "warning: videomme: 1 records, the released eval_videomme.json has 2700" in captured.err
+    assert "1 record_count" in captured.out
+    report = (tmp_path / "o" / "missing_media.txt").read_text().splitlines()
+    assert report[1].split("\t")[:2] == ["videomme", "record_count"]

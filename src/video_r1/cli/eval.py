@@ -210,7 +210,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     out.add_argument(
         "--output_dir",
         default=None,
-        help="where results go (default: eval_results/<model folder name>, or eval_results for --check)",
+        help=(
+            "where results go (default: eval_results/<model folder name>, or eval_results for --check and "
+            "--convert_media)"
+        ),
     )
     out.add_argument(
         "--compare",
@@ -240,8 +243,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--check",
         action="store_true",
         help=(
-            "load no model: list missing, empty, truncated or unreadable media of the chosen benchmarks, "
-            "write {output_dir}/missing_media.txt, exit 1 if anything is missing"
+            "load no model: list missing, empty, truncated or unreadable media of the chosen benchmarks "
+            "(a missing file that exists in another container, e.g. .webm, is named as such: see "
+            "--convert_media), write {output_dir}/missing_media.txt, exit 1 if anything is missing"
         ),
     )
     check.add_argument(
@@ -334,7 +338,7 @@ def _config(args: argparse.Namespace):
 
 
 def _run_check(config, decode: bool) -> int:
-    from video_r1.evaluation.check import OTHER_CONTAINER, check_benchmarks, format_summary
+    from video_r1.evaluation.check import OTHER_CONTAINER, RECORD_COUNT, check_benchmarks, format_summary
 
     benches = [config.benchmark(name) for name in config.benchmarks]
     checks, report = check_benchmarks(
@@ -350,10 +354,10 @@ def _run_check(config, decode: bool) -> int:
     )
     print(format_summary(checks))
     problems = [problem for check in checks for problem in check.problems]
-    counts = [problem for problem in problems if problem.kind == "count"]
+    counts = [problem for problem in problems if problem.kind == RECORD_COUNT]
     for problem in counts:  # a warning: the file may be an older or newer release
         print(f"warning: {problem.benchmark}: {problem.reason}", file=sys.stderr)
-    blocking = [problem for problem in problems if problem.kind != "count"]
+    blocking = [problem for problem in problems if problem.kind != RECORD_COUNT]
     if any(problem.kind == OTHER_CONTAINER for problem in blocking):
         print(
             f"{sum(problem.kind == OTHER_CONTAINER for problem in blocking)} missing file(s) exist in another "

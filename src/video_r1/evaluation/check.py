@@ -8,7 +8,8 @@ missing benchmark files are reported too. A missing file with a same-named file 
 to it (MVBench's ssv2 ``.webm`` clips, named ``.mp4`` in the records) is reported as kind
 ``other_container`` with the alternative's name; ``video-r1 eval --convert_media`` converts those
 (:mod:`video_r1.evaluation.convert`). A benchmark whose record count differs from the released file's
-known count (:attr:`~video_r1.evaluation.benchmarks.Benchmark.expected_records`) gets a ``count`` line.
+known count (:attr:`~video_r1.evaluation.benchmarks.Benchmark.expected_records`) gets a ``record_count``
+line (a warning: it does not make ``--check`` fail).
 
 ``{output_dir}/missing_media.txt`` gets one tab-separated line per problem:
 ``benchmark  kind  path  records  reason`` (``records`` = how many questions use the file).
@@ -26,13 +27,15 @@ from video_r1.evaluation.benchmarks import Benchmark, benchmark_file
 from video_r1.evaluation.convert import find_alternatives
 from video_r1.evaluation.samples import load_benchmark_samples
 
-__all__ = ["MISSING_MEDIA_FILE", "OTHER_CONTAINER", "CheckProblem", "check_benchmarks"]
+__all__ = ["MISSING_MEDIA_FILE", "OTHER_CONTAINER", "RECORD_COUNT", "CheckProblem", "check_benchmarks"]
 
 MISSING_MEDIA_FILE = "missing_media.txt"
 #: Kind of a missing file that exists in another container (convertible with ``--convert_media``).
 OTHER_CONTAINER = "other_container"
+#: Kind of a record count that differs from the released file's (a warning: the file may be another release).
+RECORD_COUNT = "record_count"
 #: Problem kinds that are not about one media file.
-_NOT_MEDIA = ("record", "benchmark_file", "count")
+_NOT_MEDIA = ("record", "benchmark_file", RECORD_COUNT)
 _MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
 
 
@@ -137,7 +140,7 @@ def check_benchmarks(
             check.problems.append(
                 CheckProblem(
                     bench.name,
-                    "count",
+                    RECORD_COUNT,
                     str(path),
                     f"{len(samples)} records, the released eval_{bench.name}.json has {bench.expected_records}",
                     len(samples),
