@@ -103,7 +103,7 @@ BAD_RECORDS = {
     "missing problem": (_without("problem"), "problem", "missing"),
     "missing solution": (_without("solution"), "solution", "missing"),
     "missing path": (_without("path"), "path", "missing"),
-    "missing data_source": (_without("data_source"), "data_source", "missing"),
+    "wrong type data_source": (make_record(303, data_source=["STAR"]), "data_source", "wrong type"),
     "wrong type problem": (make_record(303, problem=["not", "a", "string"]), "problem", "wrong type"),
     "wrong type solution": (make_record(303, solution=7), "solution", "wrong type"),
     "wrong type options": (make_record(303, options="A. yes"), "options", "wrong type"),
@@ -367,6 +367,35 @@ def test_cot_round_trip_with_process(write):
     for row, record in zip(dataset, records):
         assert {key: row[key] for key in record} == record
     assert dataset.features["problem_id"].dtype == "int64"
+
+
+def test_data_source_is_optional(write, caplog):
+    """The original's training and eval never read data_source: records without it (or with null) load,
+    the column stays (null there), and only a source filter or weight asks for it, naming the record."""
+    no_source = make_record(2)
+    del no_source["data_source"]
+    records = [make_record(1), no_source, image_record(3, data_source=None)]
+    path, starts = write(records)
+    dataset = load_records(path)
+    assert dataset["data_source"] == ["LLaVA-Video-178K/30_60_s_youtube_v0_1", None, None]
+    assert dataset.features["data_source"].dtype == "string"
+    assert validate_record(no_source, file="f.json", line=1) == no_source
+    with caplog.at_level(logging.INFO, logger="video_r1.data.records"):
+        assert len(load_records(path, data_types=["image"])) == 1  # a type filter does not need it
+    assert "video (no data_source): 1 -> 0" in caplog.text
+    for kwargs in ({"data_sources": ["LLaVA-Video-178K"]}, {"source_weights": {"Math": 2}}):
+        with pytest.raises(RecordError) as caught:
+            load_records(path, **kwargs)
+        error = caught.value
+        assert (error.problem_id, error.field, error.line) == (2, "data_source", starts[1])
+        assert str(path) in str(error) and next(iter(kwargs)) in str(error)
+    # After a type filter only the surviving records need a source: the image has none -> error on 3.
+    with pytest.raises(RecordError) as caught:
+        load_records(path, data_types=["image"], data_sources=["Math"])
+    assert caught.value.problem_id == 3
+    # A file where no record has the field still gives a typed (all-null) column.
+    path, _ = write([no_source, dict(no_source, problem_id=5)])
+    assert load_records(path)["data_source"] == [None, None]
 
 
 def test_extra_fields_kept(write):

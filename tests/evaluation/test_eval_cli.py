@@ -64,7 +64,7 @@ def eval_args(checkpoint, out_dir, data_root, *files, extra=()):
     return args + list(extra)
 
 
-def test_eval_end_to_end_with_a_broken_sample(tiny_checkpoint, synthetic_data, tmp_path):
+def test_eval_end_to_end_with_a_broken_sample(tiny_checkpoint, synthetic_data, tmp_path, capsys):
     root = Path(synthetic_data["root"])
     records = synth_records(synthetic_data)
     synth = write_json(tmp_path / "eval_synth.json", records)
@@ -76,12 +76,14 @@ def test_eval_end_to_end_with_a_broken_sample(tiny_checkpoint, synthetic_data, t
     broken = write_json(tmp_path / "eval_broken.json", [good, missing, broken_video])
     out = tmp_path / "out"
 
-    code = main(
-        eval_args(
-            tiny_checkpoint, out, root, ("synth", synth), ("broken", broken), extra=["--compare", "original"]
-        )
+    args = eval_args(
+        tiny_checkpoint, out, root, ("synth", synth), ("broken", broken), extra=["--compare", "original"]
     )
-    assert code == 0
+    code = main(args)
+    # 2 of 3 "broken" samples are errors: more than the default --max_error_fraction 0.05.
+    assert code == 1
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last_line.startswith("video-r1 eval: FAILED: 1 benchmark run(s) have no score: broken 16f: 2 of 3")
 
     lines = read_lines(out / "synth_16f.jsonl")
     assert [line["key"] for line in lines] == [str(rec["problem_id"]) for rec in records]
@@ -117,12 +119,23 @@ def test_eval_end_to_end_with_a_broken_sample(tiny_checkpoint, synthetic_data, t
     )
     assert set(synth_entry["per_task"]) == {rec["question_type"] for rec in records}
     broken_entry = results["benchmarks"]["broken"]["frames"]["16"]
-    assert broken_entry["n"] == 3 and broken_entry["n_errors"] == 2
+    assert broken_entry["n"] == 3 and broken_entry["n_errors"] == 2 and broken_entry["n_scored"] == 1
+    assert broken_entry["status"] == "failed" and broken_entry["score"] is None
+    assert broken_entry["mean_acc"] is None and "MediaError" in broken_entry["first_errors"][0]
+    assert results["failures"] == [broken_entry["failure"]]
     assert results["settings"]["backend"] == "hf" and results["settings"]["max_new_tokens"] == 8
 
     md = (out / "results.md").read_text()
     assert "| Model | Frames | synth | broken |" in md
+    assert f"| ckpt | 16 | {100 * synth_entry['score']:.1f} | failed |" in md
     assert "No published numbers for these benchmarks" in md
+    assert "## Failures" in md
+
+    # A looser limit accepts the same results file (nothing is generated again): errors count as 0.
+    assert main([*args, "--max_error_fraction", "0.7"]) == 0
+    assert read_lines(out / "broken_16f.jsonl") == list(broken_lines.values())
+    entry = json.loads((out / "results.json").read_text())["benchmarks"]["broken"]["frames"]["16"]
+    assert entry["status"] == "ok" and entry["score"] == pytest.approx(broken_lines["100"]["reward"] / 3)
 
 
 @pytest.mark.slow

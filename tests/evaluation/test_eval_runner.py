@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from video_r1.evaluation.benchmarks import BENCHMARK_NAMES, BENCHMARKS, PUBLISHED, Benchmark, benchmark_file
-from video_r1.evaluation.runner import (
-    EvalConfig,
-    SettingsMismatchError,
-    load_benchmark_samples,
-    run_eval,
-)
+from video_r1.evaluation.runner import EvalConfig, SettingsMismatchError, run_eval
+from video_r1.evaluation.samples import load_benchmark_samples
 from video_r1.evaluation.scoring import aggregate
 from video_r1.inference import GenerationResult
 
@@ -66,12 +63,10 @@ def config_for(tmp_path, benchmarks, **overrides):
     custom = {}
     for name, path in benchmarks.items():
         base = BENCHMARKS.get(name)
-        custom[name] = Benchmark(
-            name,
-            base.display if base else name,
-            headline=base.headline if base else "acc",
-            official_per_task=base.official_per_task if base else False,
-            file=str(path),
+        custom[name] = (
+            dataclasses.replace(base, file=str(path), expected_records=None)
+            if base
+            else Benchmark(name, name, file=str(path))
         )
     fields = dict(
         model_path="fake-model",
@@ -160,7 +155,9 @@ def test_run_scores_lines_and_reports(tmp_path):
         "4": RuntimeError("video decode failed"),
     }
     backend = ScriptedBackend(outputs)
-    config = config_for(tmp_path, {"vsibench": vsi, "mvbench": mv}, compare="original")
+    config = config_for(
+        tmp_path, {"vsibench": vsi, "mvbench": mv}, compare="original", max_error_fraction=0.5
+    )
     results = run_eval(config, backend_factory=lambda frames: backend)
 
     lines = read_lines(Path(config.output_dir) / "vsibench_16f.jsonl")
@@ -182,10 +179,12 @@ def test_run_scores_lines_and_reports(tmp_path):
     assert vsi_entry["mean_acc"] == pytest.approx(1 / 4)  # 1, 0, error, error
     assert vsi_entry["mean_mra"] == pytest.approx(0.9)
     assert vsi_entry["score"] == pytest.approx((0.25 + 0.9) / 2)
-    assert vsi_entry["vsibench_official"] is None  # record 5 has no question_type
+    assert vsi_entry["n_scored"] == 3 and vsi_entry["status"] == "ok"  # 2 of 5 errors, under the limit below
+    assert vsi_entry["official"]["score"] is None  # record 5 has no question_type
+    assert "no question_type/original_question_type" in vsi_entry["official"]["notes"][0]
     mv_entry = results["benchmarks"]["mvbench"]["frames"]["16"]
     assert mv_entry["score"] == pytest.approx(0.5) and mv_entry["mean_mra"] is None
-    assert "vsibench_official" not in mv_entry
+    assert mv_entry["official"]["score"] is None  # no task field
 
     saved = json.loads((Path(config.output_dir) / "results.json").read_text())
     assert saved == json.loads(json.dumps(results))

@@ -247,33 +247,24 @@ def test_aggregate_errors_score_zero_and_are_counted():
     assert any("3 of 5 samples are errors" in note for note in summary["notes"])
 
 
-def test_aggregate_official_per_task_average():
+def test_aggregate_per_task_means_with_the_original_rules():
     rows = [
         row(1.0, question_type="object_counting"),
         row(0.0, question_type="object_counting"),
-        row(0.0, question_type="object_counting"),
+        row(0.0, question_type="object_counting", error="MediaError: missing"),
         row(0.0, question_type="object_counting"),
         row(0.6, "regression", question_type="room_size_estimation"),
+        row(1.0, original_question_type="route_planning"),
+        row(1.0),  # no task type: in the means, not in per_task
     ]
     summary = aggregate(rows, headline="acc_mra")
-    # per task: counting 0.25, room size 0.6 -> official 0.425; the authors' form: (0.25 + 0.6) / 2 as well
     assert summary["per_task"] == {
         "object_counting": {"n": 4, "mean": 0.25},
         "room_size_estimation": {"n": 1, "mean": 0.6},
+        "route_planning": {"n": 1, "mean": 1.0},
     }
-    assert summary["official_per_task"] == pytest.approx(0.425)
-    # With three task types the two forms differ: official = mean of per-task means.
-    rows.append(row(1.0, question_type="route_plan"))
-    summary = aggregate(rows, headline="acc_mra")
-    assert summary["official_per_task"] == pytest.approx((0.25 + 0.6 + 1.0) / 3)
-    assert summary["score"] == pytest.approx((2 / 5 + 0.6) / 2)
-
-
-def test_aggregate_accepts_original_question_type_and_needs_it_everywhere():
-    rows = [row(1.0, original_question_type="a"), row(0.0, original_question_type="b")]
-    assert aggregate(rows)["official_per_task"] == pytest.approx(0.5)
-    rows.append(row(1.0))  # no task type: official average unavailable, said in the notes
-    summary = aggregate(rows)
-    assert summary["official_per_task"] is None
-    assert any("no task type" in note for note in summary["notes"])
+    assert (summary["n"], summary["n_scored"], summary["n_errors"]) == (7, 6, 1)
+    assert summary["score"] == pytest.approx((3 / 6 + 0.6) / 2)
+    assert "official_per_task" not in summary  # official metrics live in video_r1.evaluation.official
+    assert aggregate([row(1.0)])["per_task"] is None
     assert not math.isnan(summary["score"])

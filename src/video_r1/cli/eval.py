@@ -2,16 +2,21 @@
 
     video-r1 eval --model_name_or_path CKPT --eval_dir Video-R1-eval --max_frames 16 32 64 --compare original
     video-r1 eval --check --eval_dir Video-R1-eval          # list missing/unreadable media, no model
+    video-r1 eval --convert_media --eval_dir Video-R1-eval  # e.g. MVBench's .webm clips -> the .mp4 named
 
 Decoding defaults are the original ``eval_bench.py``'s (temperature 0.1, top_p 0.001, 1024 new tokens);
 frames and resolution come from the ``eval`` vision preset (256*28*28 px per frame, ``--max_frames``).
 Per-sample results are appended to ``{output_dir}/{benchmark}_{frames}f.jsonl``; rerunning the same
-command resumes. See evaluation/README.md.
+command resumes. Exit codes: 0 = every benchmark scored; 1 = a benchmark failed (every sample, or more
+than ``--max_error_fraction`` of them, are errors; it gets no score and the last line says so) or
+``--check`` / ``--convert_media`` left media missing; 2 = bad configuration or input files. See
+evaluation/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -25,6 +30,16 @@ def _frames(text: str) -> int:
     value = int(text)
     if value < 2 or value % 2:
         raise argparse.ArgumentTypeError(f"frame counts must be even and >= 2, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
     return value
 
 
@@ -45,7 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Generate answers with vLLM or HF transformers, score them with the original eval_bench.py rules "
             "(multiple choice exact match, numerical 2-decimal match, regression Mean Relative Accuracy) and "
             "write {output_dir}/{benchmark}_{frames}f.jsonl (one line per sample, resumable), results.json "
-            "and results.md (the paper's table layout). With --check, only list missing or unreadable media."
+            "and results.md: the paper-comparable numbers (the paper's table layout) with the benchmarks' "
+            "official metrics beside them (VSI-Bench's 8-category mean with its own per-sample rules, "
+            "MVBench per task, VideoMME per duration). With --check, only list missing or unreadable media; "
+            "with --convert_media, convert media shipped in another container."
         ),
     )
     what = parser.add_argument_group("what to evaluate")
@@ -192,7 +210,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     out.add_argument(
         "--output_dir",
         default=None,
-        help="where results go (default: eval_results/<model folder name>, or eval_results for --check)",
+        help=(
+            "where results go (default: eval_results/<model folder name>, or eval_results for --check and "
+            "--convert_media)"
+        ),
     )
     out.add_argument(
         "--compare",
@@ -205,6 +226,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="on resume, drop the error lines of the results files and generate those samples again",
     )
+    out.add_argument(
+        "--max_error_fraction",
+        type=_fraction,
+        default=0.05,
+        help=(
+            "a benchmark (at one frame count) with more error samples than this fraction, or with every "
+            "sample an error, gets no score and the run exits 1; below it, error samples count as 0 as in "
+            "the original (default: 0.05)"
+        ),
+    )
     out.add_argument("--no_progress", action="store_true", help="do not show progress bars")
 
     check = parser.add_argument_group("media check")
@@ -212,14 +243,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--check",
         action="store_true",
         help=(
-            "load no model: list missing, empty, truncated or unreadable media of the chosen benchmarks, "
-            "write {output_dir}/missing_media.txt, exit 1 if anything is missing"
+            "load no model: list missing, empty, truncated or unreadable media of the chosen benchmarks "
+            "(a missing file that exists in another container, e.g. .webm, is named as such: see "
+            "--convert_media), write {output_dir}/missing_media.txt, exit 1 if anything is missing"
         ),
     )
     check.add_argument(
         "--check_decode",
         action="store_true",
         help="with --check: also decode every file with the eval preset (slow, catches corrupt streams)",
+    )
+    check.add_argument(
+        "--convert_media",
+        action="store_true",
+        help=(
+            "load no model: for every missing media file of the chosen benchmarks that exists beside it "
+            "under the same name in another container (e.g. MVBench's ssv2 .webm clips named .mp4 in the "
+            "records), write the named file with PyAV (H.264, video only; via a temporary file moved into "
+            "place, never half-written), then run --check; exit 1 if anything is still missing"
+        ),
     )
     parser.set_defaults(func=run)
 
@@ -234,16 +276,13 @@ def _config(args: argparse.Namespace):
             raise SystemExit(f"video-r1 eval: --benchmark_file {name}= given twice")
         absolute = str(Path(path).resolve())
         if name in BENCHMARKS:
-            base = BENCHMARKS[name]
-            custom[name] = Benchmark(
-                base.name,
-                base.display,
-                headline=base.headline,
-                official_per_task=base.official_per_task,
-                source=base.source,
+            custom[name] = dataclasses.replace(
+                BENCHMARKS[name],
                 file=absolute,
                 # Registry files keep resolving against the eval dir (or --data_root).
                 data_root=None if args.eval_dir is None else str(Path(args.eval_dir).resolve()),
+                # The released file's record count says nothing about a replacement file.
+                expected_records=None,
             )
         else:
             custom[name] = Benchmark(name, name, file=absolute)
@@ -294,11 +333,12 @@ def _config(args: argparse.Namespace):
         retry_errors=args.retry_errors,
         progress=not args.no_progress,
         compare=args.compare,
+        max_error_fraction=args.max_error_fraction,
     )
 
 
 def _run_check(config, decode: bool) -> int:
-    from video_r1.evaluation.check import check_benchmarks, format_summary
+    from video_r1.evaluation.check import OTHER_CONTAINER, RECORD_COUNT, check_benchmarks, format_summary
 
     benches = [config.benchmark(name) for name in config.benchmarks]
     checks, report = check_benchmarks(
@@ -313,21 +353,78 @@ def _run_check(config, decode: bool) -> int:
         progress=config.progress,
     )
     print(format_summary(checks))
-    problems = sum(len(check.problems) for check in checks)
-    if problems:
-        print(f"{problems} problem(s) listed in {report}", file=sys.stderr)
+    problems = [problem for check in checks for problem in check.problems]
+    counts = [problem for problem in problems if problem.kind == RECORD_COUNT]
+    for problem in counts:  # a warning: the file may be an older or newer release
+        print(f"warning: {problem.benchmark}: {problem.reason}", file=sys.stderr)
+    blocking = [problem for problem in problems if problem.kind != RECORD_COUNT]
+    if any(problem.kind == OTHER_CONTAINER for problem in blocking):
+        print(
+            f"{sum(problem.kind == OTHER_CONTAINER for problem in blocking)} missing file(s) exist in another "
+            "container; convert them with: video-r1 eval --convert_media "
+            + " ".join(_selection_args(config)),
+            file=sys.stderr,
+        )
+    if blocking:
+        print(f"{len(blocking)} problem(s) listed in {report}", file=sys.stderr)
         return 1
     print(f"all media present and readable; report in {report}")
     return 0
+
+
+def _selection_args(config) -> list[str]:
+    """The flags that select the same benchmarks and media (for the hint of --check)."""
+    args = []
+    if config.eval_dir is not None:
+        args += ["--eval_dir", str(config.eval_dir)]
+    if config.data_root is not None:
+        args += ["--data_root", str(config.data_root)]
+    args += ["--benchmarks", ",".join(config.benchmarks)]
+    for name, bench in config.custom_benchmarks.items():
+        args += ["--benchmark_file", f"{name}={bench.file}"]
+    return args
+
+
+def _run_convert(config) -> int:
+    from video_r1.evaluation.convert import convert_missing_media
+    from video_r1.evaluation.samples import load_benchmark_samples
+
+    paths: list[str] = []
+    for name in config.benchmarks:
+        try:
+            _, samples = load_benchmark_samples(
+                config.benchmark(name),
+                eval_dir=config.eval_dir,
+                data_root=config.data_root,
+                limit=config.limit,
+            )
+        except (FileNotFoundError, ValueError) as err:
+            print(f"video-r1 eval --convert_media: {name}: {err}", file=sys.stderr)
+            continue
+        paths += [sample.record["media_path"] for sample in samples if sample.error is None]
+    report = convert_missing_media(paths, progress=print if config.progress else None)
+    for *_, error in report.failed:
+        print(f"conversion failed: {error}", file=sys.stderr)
+    print(
+        f"converted {len(report.converted)} file(s); {len(report.failed)} failed; "
+        f"{len(report.no_alternative)} missing file(s) have no same-named file in another container"
+    )
+    return _run_check(config, decode=False)
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.check_decode and not args.check:
         raise SystemExit("video-r1 eval: --check_decode needs --check")
+    if args.convert_media and args.check:
+        raise SystemExit(
+            "video-r1 eval: --convert_media runs the check itself; do not combine it with --check"
+        )
     config = _config(args)
     if args.check:
         return _run_check(config, args.check_decode)
+    if args.convert_media:
+        return _run_convert(config)
     if not args.model_path:
         raise SystemExit(
             "video-r1 eval: --model_name_or_path is required (or use --check to only check media)"
@@ -361,4 +458,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if n_errors:
         print(f"{n_errors} sample(s) failed; see the 'error' field of the .jsonl files", file=sys.stderr)
+    failures = results["failures"]
+    if failures:
+        print(
+            f"video-r1 eval: FAILED: {len(failures)} benchmark run(s) have no score: " + "; ".join(failures),
+            file=sys.stderr,
+        )
+        return 1
     return 0

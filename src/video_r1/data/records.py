@@ -17,7 +17,10 @@ Record schema (reference notes, section 3):
                    absent or null and is normalised to ``[]``
 ``solution``       str containing ``<answer>...</answer>``
 ``path``           non-empty str, relative to the data root (``"./LLaVA-Video-178K/.../x.mp4"``)
-``data_source``    str, e.g. ``"LLaVA-Video-178K/30_60_s_youtube_v0_1"``
+``data_source``    optional str, e.g. ``"LLaVA-Video-178K/30_60_s_youtube_v0_1"``; the original's
+                   training and evaluation never read it, so it may be absent (or null). It is
+                   needed only when a caller filters or weights by source (``data_sources``,
+                   ``source_weights``): then a record without it is an error naming the record
 ``process``        ``"<think>...</think>"`` in the CoT file; required (non-empty) with
                    ``require_process=True``, otherwise optional
 =================  ==========================================================================
@@ -60,8 +63,10 @@ __all__ = ["RecordError", "load_records", "read_records", "resolve_media_path", 
 
 logger = logging.getLogger(__name__)
 
-#: Fields every record must carry (``options`` and ``process`` are handled separately).
-REQUIRED_FIELDS = ("problem_id", "problem", "data_type", "problem_type", "solution", "path", "data_source")
+#: Fields every record must carry (``options``, ``data_source`` and ``process`` are handled separately).
+REQUIRED_FIELDS = ("problem_id", "problem", "data_type", "problem_type", "solution", "path")
+#: Optional string fields: absent or null is fine, any other non-str value is an error.
+OPTIONAL_STR_FIELDS = ("data_source",)
 #: Column order of the resulting Dataset; extra fields follow in first-seen order, then ``media_path``.
 CORE_COLUMNS = (
     "problem_id",
@@ -286,6 +291,10 @@ def validate_record(
         raise bad(
             "problem_type", f"unknown problem_type {problem_type!r}; expected one of {list(PROBLEM_TYPES)}"
         )
+    for field in OPTIONAL_STR_FIELDS:
+        value = record.get(field)
+        if value is not None and not isinstance(value, str):
+            raise bad(field, f"wrong type: expected str (or absent), got {_type_name(value)}")
     if not record["path"]:
         raise bad("path", "empty media path")
     if not _has_answer_tags(record["solution"]):
@@ -379,8 +388,27 @@ def _as_names(value: str | Iterable[str], argument: str) -> list[str]:
     return names
 
 
+#: How records without a ``data_source`` appear in the per-source log lines.
+NO_SOURCE = "(no data_source)"
+
+
 def _tally(records: Sequence[Mapping[str, Any]]) -> Counter[tuple[str, str]]:
-    return Counter((record["data_type"], record["data_source"]) for record in records)
+    return Counter((record["data_type"], record.get("data_source") or NO_SOURCE) for record in records)
+
+
+def _require_sources(
+    records: Sequence[Mapping[str, Any]], line_of: Mapping[int, int], file: str, why: str
+) -> None:
+    """Source filters and weights need every record's ``data_source``: fail on the first record without it."""
+    for record in records:
+        if not record.get("data_source"):
+            raise RecordError(
+                f"missing or empty; {why} needs every record's data_source (the field is optional otherwise)",
+                file=file,
+                line=line_of.get(id(record)),
+                problem_id=record["problem_id"],
+                field="data_source",
+            )
 
 
 def _log_tally(stage: str, before: Counter[tuple[str, str]], after: Counter[tuple[str, str]]) -> None:
@@ -515,7 +543,9 @@ def _build_dataset(
     arrays: dict[str, pa.Array] = {"problem_id": pa.array(ids, type=id_type)}
     for name in CORE_COLUMNS[1:]:
         column_type = pa.list_(pa.string()) if name == "options" else pa.string()
-        arrays[name] = pa.array([record[name] for record in records], type=column_type)
+        # data_source is optional: the column is always there (null where a record has none), so the
+        # Dataset's schema does not depend on which records happen to carry it.
+        arrays[name] = pa.array([record.get(name) for record in records], type=column_type)
     if any("process" in record for record in records):
         arrays["process"] = pa.array([record.get("process") for record in records], type=pa.string())
 
@@ -570,6 +600,8 @@ def load_records(
         data_sources: keep only records whose ``data_source`` equals one of these names or lies below one
             of them (``"LLaVA-Video-178K"`` keeps ``"LLaVA-Video-178K/30_60_s_youtube_v0_1"``; whole
             ``/``-separated components only). A selector that matches nothing is logged as a warning.
+            With this (or ``source_weights``) every record that passed ``data_types`` must carry a
+            ``data_source``; the first one without raises :class:`RecordError`.
         source_weights: per-source sampling weight (same matching; the most specific key wins): ``1`` keeps
             all, ``0`` drops all, ``0.5`` keeps a seeded random half, ``2`` repeats every record twice,
             ``1.5`` keeps all plus a seeded random half again. Sources without a key keep weight 1.
@@ -608,6 +640,14 @@ def load_records(
         before = _tally(records)
         records = [record for record in records if record["data_type"] in wanted_types]
         _log_tally(f"data_types={wanted_types}", before, _tally(records))
+
+    if selectors is not None or weights is not None:
+        wanted = []
+        if selectors is not None:
+            wanted.append(f"data_sources={selectors}")
+        if weights is not None:
+            wanted.append(f"source_weights={weights}")
+        _require_sources(records, line_of, file, " and ".join(wanted))
 
     if selectors is not None:
         before = _tally(records)

@@ -35,10 +35,14 @@ class Benchmark:
     display: str
     #: ``"acc"`` (headline = mean_acc) or ``"acc_mra"`` (VSI-Bench: (mean_acc + mean_mra) / 2).
     headline: str = "acc"
-    #: Whether to report the official per-task-type average (VSI-Bench's own metric).
-    official_per_task: bool = False
+    #: Official metric reported beside the headline: a key of
+    #: :data:`video_r1.evaluation.official.OFFICIAL_METRICS`, or None.
+    official: str | None = None
     #: Where its videos come from (for the README and ``--check`` hints).
     source: str = ""
+    #: Number of records of the released ``eval_{name}.json`` where it is known (``--check`` compares);
+    #: None = not confirmed.
+    expected_records: int | None = None
     #: Explicit records file (custom benchmarks); None = ``{eval_dir}/eval_{name}.json``.
     file: str | None = None
     #: Folder the records' relative ``path`` values resolve against; None = the eval dir (registry
@@ -54,21 +58,38 @@ BENCHMARKS: dict[str, Benchmark] = {
             "vsibench",
             "VSI-Bench",
             headline="acc_mra",
-            official_per_task=True,
+            official="vsibench",
             source="nyu-visionx/VSI-Bench (Hugging Face dataset; ScanNet/ScanNet++/ARKitScenes videos)",
         ),
-        Benchmark("videommmu", "VideoMMMU", source="lmms-lab/VideoMMMU (Hugging Face dataset)"),
+        Benchmark(
+            "videommmu",
+            "VideoMMMU",
+            official="videommmu",
+            source="lmms-eval/VideoMMMU (formerly lmms-lab/VideoMMMU); the Video-R1 file uses question_only/ clips",
+        ),
         Benchmark(
             "mmvu",
             "MMVU",
             source="yale-nlp/MMVU (Hugging Face dataset); the Video-R1 file is the multiple-choice subset",
         ),
-        Benchmark("mvbench", "MVBench", source="OpenGVLab/MVBench (Hugging Face dataset; unclipped videos)"),
-        Benchmark("tempcompass", "TempCompass", source="lmms-lab/TempCompass (Hugging Face dataset)"),
+        Benchmark(
+            "mvbench",
+            "MVBench",
+            official="mvbench",
+            source="OpenGVLab/MVBench (Hugging Face dataset; unclipped videos; ssv2 clips ship as .webm)",
+        ),
+        Benchmark(
+            "tempcompass",
+            "TempCompass",
+            source="lmms-eval/TempCompass (formerly lmms-lab/TempCompass)",
+        ),
         Benchmark(
             "videomme",
             "VideoMME",
-            source="lmms-lab/Video-MME (Hugging Face dataset); evaluated without subtitles",
+            official="videomme",
+            source="lmms-eval/Video-MME (formerly lmms-lab/Video-MME); evaluated without subtitles",
+            # problem ids 1..2700 per the authors (reference issue #52): 900 videos x 3 questions.
+            expected_records=2700,
         ),
     )
 }

@@ -4,7 +4,12 @@ Every record's media file is checked once (many questions share one video): it m
 non-empty readable regular file (:func:`~video_r1.data.media.check_media_file`) and, for MP4/MOV, have a
 complete box structure (:func:`~video_r1.data.media.mp4_truncation_reason`). With ``decode=True`` each
 file is also decoded with the evaluation preset (slow: seconds per long video). Malformed records and
-missing benchmark files are reported too.
+missing benchmark files are reported too. A missing file with a same-named file in another container next
+to it (MVBench's ssv2 ``.webm`` clips, named ``.mp4`` in the records) is reported as kind
+``other_container`` with the alternative's name; ``video-r1 eval --convert_media`` converts those
+(:mod:`video_r1.evaluation.convert`). A benchmark whose record count differs from the released file's
+known count (:attr:`~video_r1.evaluation.benchmarks.Benchmark.expected_records`) gets a ``record_count``
+line (a warning: it does not make ``--check`` fail).
 
 ``{output_dir}/missing_media.txt`` gets one tab-separated line per problem:
 ``benchmark  kind  path  records  reason`` (``records`` = how many questions use the file).
@@ -19,10 +24,18 @@ from pathlib import Path
 
 from video_r1.data.media import MediaError, check_media_file, mp4_truncation_reason
 from video_r1.evaluation.benchmarks import Benchmark, benchmark_file
+from video_r1.evaluation.convert import find_alternatives
+from video_r1.evaluation.samples import load_benchmark_samples
 
-__all__ = ["MISSING_MEDIA_FILE", "CheckProblem", "check_benchmarks"]
+__all__ = ["MISSING_MEDIA_FILE", "OTHER_CONTAINER", "RECORD_COUNT", "CheckProblem", "check_benchmarks"]
 
 MISSING_MEDIA_FILE = "missing_media.txt"
+#: Kind of a missing file that exists in another container (convertible with ``--convert_media``).
+OTHER_CONTAINER = "other_container"
+#: Kind of a record count that differs from the released file's (a warning: the file may be another release).
+RECORD_COUNT = "record_count"
+#: Problem kinds that are not about one media file.
+_NOT_MEDIA = ("record", "benchmark_file", RECORD_COUNT)
 _MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
 
 
@@ -48,10 +61,12 @@ class BenchmarkCheck:
     n_records: int = 0
     n_files: int = 0
     problems: list[CheckProblem] = field(default_factory=list)
+    #: Every distinct media path of the benchmark's valid records, in first-use order.
+    media_paths: list[str] = field(default_factory=list)
 
     @property
     def n_bad_files(self) -> int:
-        return sum(problem.kind not in ("record", "benchmark_file") for problem in self.problems)
+        return sum(problem.kind not in _NOT_MEDIA for problem in self.problems)
 
 
 def _check_file(
@@ -74,6 +89,14 @@ def _check_file(
             else:
                 vision.load_image(checked, "eval")
     except MediaError as err:
+        if err.kind == "missing":
+            alternatives = find_alternatives(path)
+            if alternatives:
+                names = ", ".join(alternative.name for alternative in alternatives)
+                return OTHER_CONTAINER, (
+                    f"file not found, but the same video exists in another container: {names} "
+                    "(convert it with video-r1 eval --convert_media)"
+                )
         return err.kind, err.reason
     except OSError as err:
         return "unreadable", f"{type(err).__name__}: {err}"
@@ -96,8 +119,6 @@ def check_benchmarks(
     summaries and the file written."""
     from tqdm.auto import tqdm
 
-    from video_r1.evaluation.runner import load_benchmark_samples
-
     checks: list[BenchmarkCheck] = []
     for bench in benches:
         try:
@@ -115,6 +136,16 @@ def check_benchmarks(
             check.problems.append(CheckProblem(bench.name, "benchmark_file", str(path), str(err), 0))
             continue
         check.n_records = len(samples)
+        if bench.expected_records is not None and limit is None and len(samples) != bench.expected_records:
+            check.problems.append(
+                CheckProblem(
+                    bench.name,
+                    RECORD_COUNT,
+                    str(path),
+                    f"{len(samples)} records, the released eval_{bench.name}.json has {bench.expected_records}",
+                    len(samples),
+                )
+            )
         uses: dict[str, tuple[int, str]] = {}
         for sample in samples:
             if sample.error is not None:
@@ -124,6 +155,7 @@ def check_benchmarks(
             count, data_type = uses.get(media, (0, sample.record["data_type"]))
             uses[media] = (count + 1, data_type)
         check.n_files = len(uses)
+        check.media_paths = list(uses)
         for media, (count, data_type) in tqdm(
             uses.items(), desc=f"check {bench.display}", unit="file", disable=not progress, dynamic_ncols=True
         ):

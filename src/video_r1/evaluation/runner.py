@@ -10,7 +10,13 @@ For each frame count (``--max_frames``) and benchmark, the runner
    each output (:func:`video_r1.evaluation.scoring.score`) and appends one line per sample as soon as its
    batch finishes (flushed and fsync-ed; a kill loses at most the batch in flight);
 3. aggregates over every sample of the file that belongs to this run's selection (not only the new ones,
-   unlike the original).
+   unlike the original): the paper-comparable numbers (:func:`video_r1.evaluation.scoring.aggregate`) and,
+   beside them, the benchmark's official metric (:mod:`video_r1.evaluation.official`);
+4. marks the benchmark ``failed`` when every sample, or more than ``max_error_fraction`` of them, are
+   errors: its scores are then withheld (None), never printed as if the samples had been scored.
+
+Data flows one way: the runner computes the settings and summaries and hands them to
+:mod:`video_r1.evaluation.report`, which only formats them.
 
 Each results line holds the record's fields plus ``key``, ``benchmark``, ``frames``, ``output``,
 ``prediction`` (the extracted answer), ``reward``, ``correct`` (reward == 1.0), ``process``
@@ -32,8 +38,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from video_r1.data.records import RecordError, read_records, resolve_media_path, validate_record
-from video_r1.evaluation.benchmarks import Benchmark, benchmark_data_root, benchmark_file, get_benchmark
+from video_r1.evaluation.benchmarks import Benchmark, benchmark_file, get_benchmark
+from video_r1.evaluation.official import official_metric
+from video_r1.evaluation.samples import load_benchmark_samples
 from video_r1.evaluation.scoring import (
     UNSCORED_PROBLEM_TYPES,
     aggregate,
@@ -45,14 +52,17 @@ from video_r1.evaluation.scoring import (
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DEFAULT_MAX_ERROR_FRACTION",
     "EvalConfig",
-    "EvalSample",
     "SettingsMismatchError",
-    "load_benchmark_samples",
     "results_path",
     "run_eval",
+    "run_settings",
     "score_result",
 ]
+
+#: Default of ``--max_error_fraction``: a benchmark with more error samples than this gets no score.
+DEFAULT_MAX_ERROR_FRACTION = 0.05
 
 #: Fields the runner writes on every line; a record field with the same name is overwritten.
 RESULT_FIELDS = (
@@ -118,6 +128,9 @@ class EvalConfig:
     retry_errors: bool = False
     progress: bool = True
     compare: str | None = None
+    #: A benchmark (at one frame count) with more error samples than this fraction, or with every sample
+    #: an error, is reported as failed: no score is given and ``video-r1 eval`` exits non-zero.
+    max_error_fraction: float = DEFAULT_MAX_ERROR_FRACTION
 
     def effective_batch_size(self) -> int:
         """``batch_size``, or the default of the backend: 64 for vLLM (the original's BSZ), 4 for HF."""
@@ -127,76 +140,6 @@ class EvalConfig:
 
     def benchmark(self, name: str) -> Benchmark:
         return get_benchmark(name, self.custom_benchmarks)
-
-
-@dataclass
-class EvalSample:
-    """One record of a benchmark file, ready to request or already known to be broken."""
-
-    key: str
-    #: The record as read (validated and with ``media_path`` when ``error`` is None; raw fields otherwise).
-    record: dict[str, Any]
-    #: Why the record cannot be evaluated (a ``RecordError`` message naming id, file and line), or None.
-    error: str | None = None
-
-
-# ----------------------------------------------------------------------------------------------------
-# Records
-
-
-def _sample_keys(raw_records: Sequence[tuple[int, Any]]) -> list[str]:
-    """Stable unique keys in file order: ``str(problem_id)``, ``"<id>#<n>"`` for the n-th repeat of an id,
-    ``"line<L>"`` for records without a usable id."""
-    keys: list[str] = []
-    seen: Counter[str] = Counter()
-    for line, raw in raw_records:
-        pid = raw.get("problem_id") if isinstance(raw, Mapping) else None
-        base = f"line{line}" if pid is None or isinstance(pid, bool | list | dict) else str(pid)
-        seen[base] += 1
-        keys.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
-    # A literal id such as "7#2" could collide with the generated repeat key of id 7.
-    if len(set(keys)) != len(keys):
-        keys = [f"{key}@{line}" for key, (line, _) in zip(keys, raw_records, strict=True)]
-    return keys
-
-
-def load_benchmark_samples(
-    bench: Benchmark,
-    *,
-    eval_dir: str | os.PathLike[str] | None,
-    data_root: str | None = None,
-    limit: int | None = None,
-) -> tuple[Path, list[EvalSample]]:
-    """Read and check a benchmark's records; malformed ones become samples with an ``error``.
-
-    Raises ``FileNotFoundError`` when the benchmark file is missing and :class:`RecordError` when the file
-    itself is not valid JSON (nothing can be evaluated from it then).
-    """
-    path = benchmark_file(bench, eval_dir)
-    if not path.is_file():
-        hint = (
-            f"; download eval_{bench.name}.json from the Hugging Face dataset Video-R1/Video-R1-eval "
-            "(see evaluation/README.md)"
-            if bench.file is None
-            else ""
-        )
-        raise FileNotFoundError(f"benchmark {bench.name!r}: records file {path} does not exist{hint}")
-    root = benchmark_data_root(bench, eval_dir, data_root)
-    raw_records = read_records(path)
-    if limit is not None:
-        raw_records = raw_records[:limit]
-    keys = _sample_keys(raw_records)
-    samples: list[EvalSample] = []
-    for key, (line, raw) in zip(keys, raw_records, strict=True):
-        try:
-            record = validate_record(raw, file=path.resolve(), line=line)
-            record["media_path"] = resolve_media_path(record["path"], root)
-        except (RecordError, ValueError) as err:
-            fields = dict(raw) if isinstance(raw, Mapping) else {"raw_record": raw}
-            samples.append(EvalSample(key, fields, error=f"{type(err).__name__}: {err}"))
-            continue
-        samples.append(EvalSample(key, record))
-    return path, samples
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -510,17 +453,44 @@ def evaluate_benchmark(
     if missing:  # cannot happen unless the file is edited concurrently
         raise RuntimeError(f"{out_path}: {len(missing)} samples have no result line after the run")
     summary = aggregate(rows, headline=bench.headline)
-    official = summary.pop("official_per_task")
-    if bench.official_per_task:
-        summary["vsibench_official"] = official
-        if summary["per_task"] is None:
-            summary["notes"].append(
-                "records carry no question_type/original_question_type field: official VSI-Bench "
-                "per-task average not available"
-            )
+    summary["official"] = official_metric(bench.official, rows)
+    _apply_error_limit(summary, rows, config.max_error_fraction, label)
     summary["results_file"] = str(out_path)
     summary["records_file"] = str(records_file)
     return summary
+
+
+#: Score fields withheld from a failed benchmark's summary.
+_SCORE_FIELDS = ("mean_acc", "mean_mra", "score", "per_task")
+
+
+def _apply_error_limit(
+    summary: dict[str, Any], rows: Sequence[Mapping[str, Any]], max_error_fraction: float, label: str
+) -> None:
+    """Set ``status`` ("ok" or "failed") and ``failure``; withhold every score of a failed benchmark."""
+    n, n_errors = summary["n"], summary["n_errors"]
+    summary["error_fraction"] = n_errors / n if n else 0.0
+    first_errors = list(dict.fromkeys(str(row["error"]) for row in rows if row.get("error")))[:3]
+    summary["first_errors"] = first_errors
+    failure = None
+    if n and n_errors == n:
+        failure = f"{label}: all {n} samples are errors"
+    elif summary["error_fraction"] > max_error_fraction:
+        failure = (
+            f"{label}: {n_errors} of {n} samples are errors ({100 * summary['error_fraction']:.1f}%), "
+            f"more than --max_error_fraction {max_error_fraction:g}"
+        )
+    summary["status"] = "ok" if failure is None else "failed"
+    summary["failure"] = failure
+    if failure is None:
+        return
+    for name in _SCORE_FIELDS:
+        summary[name] = None
+    if summary.get("official") is not None:
+        summary["official"]["score"] = None
+        summary["official"]["breakdown"] = None
+    summary["notes"].insert(0, f"FAILED, no score: {failure}; first error: {first_errors[0]}")
+    logger.error("%s; first error: %s", failure, first_errors[0])
 
 
 def resolve_benchmarks(config: EvalConfig) -> list[Benchmark]:
@@ -551,6 +521,8 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory | None = None) 
     """
     from video_r1.evaluation.report import build_results, write_reports
 
+    if not 0.0 <= config.max_error_fraction <= 1.0:
+        raise ValueError(f"max_error_fraction must be in [0, 1], got {config.max_error_fraction}")
     if config.model_path is None:
         raise ValueError("--model_path is required to evaluate (only --check runs without a model)")
     benches = resolve_benchmarks(config)
@@ -564,6 +536,20 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory | None = None) 
     finally:
         if backend_factory is None:
             _close_factory(factory)
-    results = build_results(config, benches, summaries)
+    results = build_results(results_settings(config), benches, summaries)
     write_reports(results, config.output_dir, compare=config.compare)
     return results
+
+
+def results_settings(config: EvalConfig) -> dict[str, Any]:
+    """The ``settings`` block of ``results.json``: :func:`run_settings` plus frames, presets and selection."""
+    settings = run_settings(config)
+    settings.update(
+        frames=list(config.max_frames),
+        preset="eval",
+        preset_settings={str(frames): run_settings(config, frames)["preset"] for frames in config.max_frames},
+        limit=config.limit,
+        eval_dir=None if config.eval_dir is None else str(Path(config.eval_dir).resolve()),
+        max_error_fraction=config.max_error_fraction,
+    )
+    return settings

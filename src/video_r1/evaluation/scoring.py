@@ -24,11 +24,12 @@ Aggregates (:func:`aggregate`): ``mean_acc`` = mean reward over non-regression s
 over regression samples; ``None`` (never NaN) when a benchmark has no sample of that kind. The headline
 score is ``mean_acc`` for every benchmark except VSI-Bench, which the authors report as
 ``(mean_acc + mean_mra) / 2`` (issue #121, not VSI-Bench's official metric). When one side is missing the
-other is used and a note says so. The official VSI-Bench number (mean over task types of the per-task mean)
-is reported beside it when the records carry a task-type field (:data:`TASK_TYPE_FIELDS`).
+other is used and a note says so. These are the paper-comparable numbers; the benchmarks' own (official)
+metrics, reported beside them, live in :mod:`video_r1.evaluation.official`.
 
 A sample whose generation or record failed counts as a failure of that sample only: reward 0.0 in the
-means it belongs to, and it is counted in ``n_errors``.
+means it belongs to (as the original's error batches), and it is counted in ``n_errors``; ``n_scored``
+counts the others.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ _MRA_TOLERANCES: np.ndarray = np.float32(1.0) - MRA_THRESHOLDS
 _MRA_EPSILON = np.float32(1e-8)
 
 #: Record fields naming a sample's task type, first match wins. VSI-Bench's own files call it
-#: ``question_type``; re-packaged files sometimes keep it as ``original_question_type``.
+#: ``question_type``; Video-R1's ``eval_vsibench.json`` keeps it as ``original_question_type``.
 TASK_TYPE_FIELDS: tuple[str, ...] = ("question_type", "original_question_type")
 
 #: Problem types the original's eval scores 0.0 whatever the answer.
@@ -100,7 +101,7 @@ ORIGINAL_DIFFERENCES: list[tuple[str, str, str]] = [
     (
         "VSI-Bench official metric",
         "not computed (only (mean_acc + mean_mra) / 2)",
-        "also the official per-task-type average when records carry question_type",
+        "reported beside it (video_r1.evaluation.official) when records carry the question type",
     ),
     (
         "solution without <answer> tags",
@@ -219,10 +220,10 @@ def aggregate(rows: Iterable[Mapping[str, Any]], *, headline: str = "acc") -> di
         headline: ``"acc"`` (score = mean_acc, every benchmark but VSI-Bench) or ``"acc_mra"``
             (score = (mean_acc + mean_mra) / 2, the authors' VSI-Bench number).
 
-    Returns a dict with ``n``, ``n_errors``, ``n_acc``, ``mean_acc``, ``n_mra``, ``mean_mra``, ``score``,
-    ``score_rule``, ``notes`` (list of str), ``per_task`` (task type -> {n, mean}, or None when no row carries
-    a task type) and ``official_per_task`` (mean over task types of the per-task mean, or None when some row
-    has no task type). Error rows without a problem type count as non-regression samples.
+    Returns a dict with ``n``, ``n_scored``, ``n_errors``, ``n_acc``, ``mean_acc``, ``n_mra``,
+    ``mean_mra``, ``score``, ``score_rule``, ``notes`` (list of str) and ``per_task`` (task type ->
+    {n, mean} with these per-sample rules, or None when no row carries a task type). Error rows without a
+    problem type count as non-regression samples.
     """
     if headline not in ("acc", "acc_mra"):
         raise ValueError(f"headline must be 'acc' or 'acc_mra', got {headline!r}")
@@ -231,7 +232,6 @@ def aggregate(rows: Iterable[Mapping[str, Any]], *, headline: str = "acc") -> di
     mra_values: list[float] = []
     per_task_values: dict[str, list[float]] = {}
     n_errors = 0
-    n_without_task = 0
     for row in rows:
         reward = float(row.get("reward") or 0.0)
         if row.get("error"):
@@ -242,9 +242,7 @@ def aggregate(rows: Iterable[Mapping[str, Any]], *, headline: str = "acc") -> di
         else:
             acc_values.append(reward)
         task = task_type_of(row)
-        if task is None:
-            n_without_task += 1
-        else:
+        if task is not None:
             per_task_values.setdefault(task, []).append(reward)
 
     mean_acc, mean_mra = _mean(acc_values), _mean(mra_values)
@@ -275,14 +273,9 @@ def aggregate(rows: Iterable[Mapping[str, Any]], *, headline: str = "acc") -> di
         if per_task_values
         else None
     )
-    official: float | None = None
-    if per_task_values and n_without_task == 0:
-        official = math.fsum(_mean(values) for values in per_task_values.values()) / len(per_task_values)
-    elif per_task_values:
-        notes.append(f"{n_without_task} samples have no task type field: no official per-task average")
-
     return {
         "n": len(rows),
+        "n_scored": len(rows) - n_errors,
         "n_errors": n_errors,
         "n_acc": len(acc_values),
         "mean_acc": mean_acc,
@@ -291,6 +284,5 @@ def aggregate(rows: Iterable[Mapping[str, Any]], *, headline: str = "acc") -> di
         "score": headline_score,
         "score_rule": rule,
         "per_task": per_task,
-        "official_per_task": official,
         "notes": notes,
     }
