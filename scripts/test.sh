@@ -10,7 +10,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 .venv/bin/ruff check src tests scripts
 .venv/bin/ruff format --check src tests scripts
-.venv/bin/python -m pytest -q "$@"
+reports=$(mktemp -d)
+trap 'rm -rf "$reports"' EXIT
+# A test that ends the interpreter early (os._exit) would leave pytest's exit code at 0 with tests not run:
+# the JUnit report, written only at the end of the session, proves the session finished.
+finished() {
+  [ -s "$1" ] || { echo "scripts/test.sh: pytest ended without its final report ($1): the session did not finish" >&2; exit 1; }
+}
+.venv/bin/python -m pytest -q --junitxml="$reports/main.xml" "$@"
+finished "$reports/main.xml"
 if [ "$#" -gt 0 ]; then
   echo "[test] arguments given: the real-vLLM tests were not run (bash scripts/test.sh runs them)"
   exit 0
@@ -25,4 +33,6 @@ if [ ! -x .venv-vllm/bin/python ]; then
   exit 1
 fi
 echo "[test] real vLLM input processing (.venv-vllm)"
-VLLM_TARGET_DEVICE=cpu VIDEO_R1_REQUIRE_VLLM=1 .venv-vllm/bin/python -m pytest -q -m vllm tests/vllm_io
+VLLM_TARGET_DEVICE=cpu VIDEO_R1_REQUIRE_VLLM=1 .venv-vllm/bin/python -m pytest -q -m vllm \
+  --junitxml="$reports/vllm.xml" tests/vllm_io
+finished "$reports/vllm.xml"

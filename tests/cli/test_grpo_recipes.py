@@ -26,7 +26,9 @@ def test_paper_recipes_match_the_original(name):
     assert (config.learning_rate, config.beta, config.max_grad_norm) == (1e-6, 0.04, 5.0)
     assert (config.num_generations, config.shuffled_num_generations) == (8, 4)
     assert (config.max_prompt_length, config.max_completion_length) == (16384, 768)
-    assert (config.temperature, config.top_p) == (1.0, 0.95)
+    assert (config.temperature, config.top_p, config.top_k) == (1.0, 0.95, 0 if config.use_vllm else 50)
+    assert not config.use_bias_correction_kl and config.temporal_rope == "fixed_2fps"
+    assert (config.prompts_per_step, config.lr_decay_steps) == (4, 65768)
     assert (config.temporal_alpha, config.temporal_mu, config.correct_threshold) == (0.3, 0.8, 0.1)
     assert (config.len_bonus, config.len_min, config.len_max) == (0.2, 320, 512)
     assert config.loss_type == "grpo" and config.save_steps == 100 and config.gradient_checkpointing
@@ -34,6 +36,7 @@ def test_paper_recipes_match_the_original(name):
     if config.use_vllm:
         assert config.vllm_mode == "colocate"
         assert config.vllm_max_model_length == config.max_prompt_length + config.max_completion_length
+        assert not config.vllm_importance_sampling_correction  # the original had none
 
 
 def test_tiny_cpu_recipe_parses():

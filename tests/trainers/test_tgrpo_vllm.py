@@ -11,6 +11,7 @@ the HF processor, as vLLM does internally, must give exactly the trainer's promp
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -73,7 +74,10 @@ def _colocate_trainer(tiny_checkpoint, dataset, tmp_path, monkeypatch):
 def test_colocate_rollout_hands_vllm_the_trainer_media_and_trains(
     tiny_checkpoint, mixed_pair, tmp_path, monkeypatch
 ):
+    launch_env = {name: os.environ.get(name) for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
     trainer, engine = _colocate_trainer(tiny_checkpoint, mixed_pair, tmp_path, monkeypatch)
+    # TRL's colocate set-up wrote launch variables for vLLM; they must not leak into later trainers
+    assert {name: os.environ.get(name) for name in launch_env} == launch_env
     assert isinstance(trainer.vllm_generation.llm, MediaAwareLLM)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.train()

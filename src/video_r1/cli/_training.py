@@ -27,7 +27,8 @@ def end_distributed_run() -> None:
     """
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
+    # Only a launched multi-process job (never an in-process call that happens to find a 1-process group).
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
         dist.barrier()
         dist.destroy_process_group()
         sys.stdout.flush()

@@ -13,9 +13,12 @@ For tests only; the GPU smoke recipe (``scripts/gpu_smoke.sh``) runs the real en
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
+
+_LAUNCH_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
 
 class StandInEngine:
@@ -50,6 +53,12 @@ class StandInEngine:
     def reset_prefix_cache(self) -> None:
         pass
 
+    def sleep(self, level: int = 1) -> None:  # vllm_enable_sleep_mode
+        self.sleeps = getattr(self, "sleeps", 0) + 1
+
+    def wake_up(self, tags=None) -> None:
+        pass
+
     def generate(self, prompts, sampling_params=None, use_tqdm=False):
         self.calls += 1
         outputs = []
@@ -72,13 +81,14 @@ def colocate_trainer(
     engine: StandInEngine,
     *,
     reward_funcs=None,
+    args=None,
     **config: Any,
 ):
     """A :class:`~video_r1.trainers.TGRPOTrainer` in TRL's colocate mode whose ``vllm.LLM`` is ``engine``.
 
     ``monkeypatch`` is pytest's fixture (TRL's module-level ``LLM`` is replaced for the test only; where vLLM
-    is not installed, ``SamplingParams`` becomes ``dict`` and the availability check passes). ``config``
-    are :class:`~video_r1.trainers.TGRPOConfig` fields.
+    is not installed, ``SamplingParams`` becomes ``dict`` and the availability check passes). Pass a
+    :class:`~video_r1.trainers.TGRPOConfig` with ``use_vllm=True`` as ``args``, or its fields as ``config``.
     """
     import trl.generation.vllm_generation as vllm_generation
     from trl.import_utils import is_vllm_available
@@ -89,5 +99,19 @@ def colocate_trainer(
         monkeypatch.setattr(vllm_generation, "is_vllm_available", lambda: True)
         monkeypatch.setattr(vllm_generation, "SamplingParams", dict, raising=False)
     monkeypatch.setattr(vllm_generation, "LLM", engine, raising=False)
-    args = TGRPOConfig(use_vllm=True, vllm_mode="colocate", **config)
-    return TGRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=dataset)
+    if args is None:
+        args = TGRPOConfig(use_vllm=True, vllm_mode="colocate", **config)
+    elif config or not (args.use_vllm and args.vllm_mode == "colocate"):
+        raise ValueError("pass either args (with use_vllm=True, vllm_mode='colocate') or config fields")
+    # TRL's colocate set-up writes RANK / LOCAL_RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT into os.environ
+    # (for vLLM's launcher). Left behind, they would make every later trainer of the test process initialise
+    # torch.distributed; the stand-in engine does not need them.
+    saved = {name: os.environ.get(name) for name in _LAUNCH_ENV}
+    try:
+        return TGRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=dataset)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

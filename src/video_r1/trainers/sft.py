@@ -45,7 +45,7 @@ from video_r1.models.qwen2_5_vl import install_released_mrope
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.library_contract import check_library_versions
 from video_r1.trainers.media_config import MediaConfigMixin
-from video_r1.trainers.steps import LRHorizonMixin, StepsConfigMixin
+from video_r1.trainers.steps import LRHorizonMixin, StepsConfigMixin, global_batch_line
 
 logger = logging.getLogger(__name__)
 
@@ -359,6 +359,8 @@ class VideoSFTTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, SFTTrainer):
         )
         install_released_mrope()  # before TRL builds the model
         super().__init__(model=model, args=args, train_dataset=train_dataset, **kwargs)
+        if self.accelerator.is_main_process:
+            print(global_batch_line(self.args, self.accelerator.num_processes), flush=True)
 
     def _get_num_items_in_batch(self, batch_samples, device):
         # With loss weights, the normaliser of the weighted token mean is the total weight of the

@@ -96,6 +96,19 @@ class StepsConfigMixin:
         self.gradient_accumulation_steps = steps
 
 
+def global_batch_line(args, num_processes: int, num_generations: int | None = None) -> str:
+    """One line stating what an optimizer step holds (printed by the trainers at start-up)."""
+    per_device, accumulation = args.per_device_train_batch_size, args.gradient_accumulation_steps
+    rows = per_device * num_processes * accumulation
+    layout = f"{num_processes} process(es) x {per_device} per device x {accumulation} accumulation"
+    if num_generations:
+        return (
+            f"global batch: {rows / num_generations:g} prompt(s) x {num_generations} completions per optimizer "
+            f"step ({layout}; the original: 4 prompts x 8)"
+        )
+    return f"global batch: {rows} sample(s) per optimizer step ({layout}; the original: 8)"
+
+
 class LRHorizonMixin:
     """Trainer mixin: the LR schedule spans ``args.lr_decay_steps`` when set (also under DeepSpeed)."""
 

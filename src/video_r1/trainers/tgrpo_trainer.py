@@ -53,7 +53,7 @@ from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import accuracy_reward
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.library_contract import check_library_versions
-from video_r1.trainers.steps import LRHorizonMixin
+from video_r1.trainers.steps import LRHorizonMixin, global_batch_line
 from video_r1.trainers.tgrpo_config import TGRPOConfig
 from video_r1.vllm.colocate import MediaAwareLLM, VLLMMedia, suppress_tokens_kwargs
 
@@ -249,6 +249,10 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
         super().__init__(
             model=model, reward_funcs=reward_funcs, args=args, train_dataset=train_dataset, **kwargs
         )
+        if self.accelerator.is_main_process:
+            print(
+                global_batch_line(self.args, self.accelerator.num_processes, self.num_generations), flush=True
+            )
         if self.use_vllm:
             self._wrap_vllm_engine()
         if self.args.freeze_vision_tower:
