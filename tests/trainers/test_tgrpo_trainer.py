@@ -11,7 +11,6 @@ from video_r1.data.records import load_records
 from video_r1.rewards import accuracy_reward, format_reward, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import completion_text
 from video_r1.trainers import TGRPOConfig, TGRPOTrainer
-from video_r1.trainers.tgrpo_trainer import shuffle_permutation
 
 
 def varied_reward(completions, **kwargs):
@@ -203,17 +202,6 @@ def test_temporal_bonus_withheld_when_shuffled_does_as_well(tiny_checkpoint, mix
     )
     assert rewards[:, trainer.reward_func_names.index("temporal_bonus")].tolist() == [0.0, 0.0]
     assert trainer._metrics["train"]["temporal/bonus_rate"][-1] == 0.0
-
-
-def test_shuffle_permutation_is_never_identity():
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(50):
-        perm = shuffle_permutation(4, "temporal_patch", gen).tolist()
-        assert perm == [2, 3, 0, 1]  # the only non-identity order of two patches
-        frame_perm = shuffle_permutation(2, "frame", gen).tolist()
-        assert frame_perm == [1, 0]
-    with pytest.raises(ValueError, match="cannot shuffle"):
-        shuffle_permutation(1, "frame", gen)
 
 
 def test_config_validation(tmp_path):

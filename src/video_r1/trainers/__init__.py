@@ -1,4 +1,10 @@
-"""Trainers: T-GRPO on TRL's GRPOTrainer (and, later, the SFT collator)."""
+"""Trainers: T-GRPO on TRL's ``GRPOTrainer`` and the video SFT cold start on TRL's ``SFTTrainer``.
+
+``TGRPOTrainer`` / ``TGRPOConfig`` (``tgrpo_trainer.py``, ``tgrpo_config.py``) add video, shuffled rollouts and
+the temporal and length bonuses; ``VideoSFTTrainer`` / ``VideoSFTConfig`` (``sft.py``) add a video collator.
+Shared pieces: ``media_config.py`` and ``steps.py`` (config fields of both), ``checkpoint.py`` (resume with the
+model's key mapping), ``library_contract.py`` (the TRL / transformers internals they rely on).
+"""
 
 from video_r1.trainers.sft import VideoSFTConfig, VideoSFTTrainer
 from video_r1.trainers.tgrpo_config import TGRPOConfig

@@ -20,7 +20,9 @@ TRL 1.16 handles images only. This subclass is the paper's delta over it and not
 * **vision features shared by a prompt's completions** (``reuse_vision_features``): each distinct image or
   video is encoded once per log-prob chunk and once per generation call (ordered and shuffled copies are
   distinct media) and its features are expanded to the rows that use it; TRL and the original re-encode
-  it for every completion in every pass.
+  it for every completion in every pass. The Qwen2.5-VL side of this is :mod:`video_r1.models.shared_vision`.
+
+Frame orders come from :mod:`video_r1.data.shuffle`; what reaches vLLM from :mod:`video_r1.vllm`.
 
 Everything else - sampling, reward bookkeeping, group advantages, KL, loss, logging, vLLM weight sync,
 DeepSpeed - is TRL's own code.
@@ -30,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -40,6 +41,7 @@ from trl import GRPOTrainer
 
 from video_r1.data.collate import INDEX_COLUMN, build_processor_inputs, with_media
 from video_r1.data.media import BadMediaPolicy
+from video_r1.data.shuffle import seeded_generator, shuffle_permutation
 from video_r1.data.vision import get_preset
 from video_r1.models.qwen2_5_vl import (
     VIDEO_KEYS,
@@ -48,6 +50,12 @@ from video_r1.models.qwen2_5_vl import (
     mm_token_type_ids,
     vision_placeholder_ids,
     vision_token_ids,
+)
+from video_r1.models.shared_vision import (
+    SharedVisionForward,
+    WithVideoInputs,
+    cat_vision,
+    shared_vision_generation,
 )
 from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import accuracy_reward
@@ -68,115 +76,6 @@ def _placeholder_reward(name: str):
 
     reward.__name__ = name
     return reward
-
-
-def shuffle_permutation(num_frames: int, unit: str, generator: torch.Generator) -> torch.Tensor:
-    """A random frame order that differs from the identity (frame-level or temporal-patch-level).
-
-    ``unit="frame"`` permutes single frames (the original's ``torch.randperm`` over dim 0);
-    ``unit="temporal_patch"`` permutes pairs of consecutive frames, keeping each pair together. Draws are
-    repeated until the order differs from the original one, so the shuffled rollout really is shuffled.
-    """
-    if unit == "frame":
-        size, block = num_frames, 1
-    else:
-        if num_frames % 2:
-            raise ValueError(f"temporal_patch shuffling needs an even frame count, got {num_frames}")
-        size, block = num_frames // 2, 2
-    if size < 2:
-        raise ValueError(f"cannot shuffle {num_frames} frame(s) at unit {unit!r}")
-    identity = torch.arange(size)
-    while True:
-        perm = torch.randperm(size, generator=generator)
-        if not torch.equal(perm, identity):
-            break
-    return (perm[:, None] * block + torch.arange(block)[None, :]).reshape(-1)
-
-
-class _WithVideoInputs:
-    """Calls ``model`` with extra keyword inputs (the video tensors TRL's log-prob helper does not forward)."""
-
-    def __init__(self, model, extra: dict[str, torch.Tensor]):
-        self.model = model
-        self.extra = extra
-
-    def __call__(self, *args, **kwargs):
-        return self.model(*args, **kwargs, **self.extra)
-
-
-class _SharedVisionForward:
-    """Calls ``model`` with vision features computed once per distinct media of the chunk.
-
-    ``rows`` holds one vision dict per sequence; rows of the same sample share one dict object (the trainer
-    processes each sample once), so the vision tower runs on each distinct dict once and its output is
-    expanded to every row that uses it. The expanded features are scattered into the token embeddings at
-    the placeholder positions and the model runs from ``inputs_embeds`` with the M-RoPE positions computed
-    from the per-row grids - the same arithmetic as the model's own forward, which would encode the media
-    once per row. Rows without vision pass through unchanged.
-    """
-
-    def __init__(
-        self, model, base, rows: list[dict[str, torch.Tensor]], token_ids: dict[str, int], frozen: bool
-    ):
-        self.model, self.base, self.rows, self.token_ids, self.frozen = model, base, rows, token_ids, frozen
-
-    def _features(self, kind: str, device) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
-        pixels_key, grid_key = ("pixel_values", "image_grid_thw") if kind == "image" else VIDEO_KEYS[:2]
-        distinct: dict[int, int] = {}
-        unique_rows = []
-        for row in self.rows:
-            if pixels_key in row and id(row) not in distinct:
-                distinct[id(row)] = len(unique_rows)
-                unique_rows.append(row)
-        used = [row for row in self.rows if pixels_key in row]
-        if not used:
-            return None, {}
-        encode = self.base.get_image_features if kind == "image" else self.base.get_video_features
-        pixels = torch.cat([r[pixels_key] for r in unique_rows]).to(device)
-        grids = torch.cat([r[grid_key] for r in unique_rows]).to(device)
-        with torch.no_grad() if self.frozen else contextlib.nullcontext():
-            per_media = encode(pixels, grids).pooler_output
-        # one media item per sample: the i-th distinct row owns the i-th feature block
-        features = torch.cat([per_media[distinct[id(r)]] for r in used])
-        grid_fields = {grid_key: torch.cat([r[grid_key] for r in used]).to(device)}
-        if kind == "video" and all("second_per_grid_ts" in r for r in used):
-            grid_fields["second_per_grid_ts"] = torch.cat([r["second_per_grid_ts"] for r in used]).to(device)
-        return features, grid_fields
-
-    def embed(self, input_ids) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Token embeddings with the (shared) vision features scattered in, and the per-row grid fields."""
-        device = input_ids.device
-        embeds = self.base.get_input_embeddings()(input_ids)
-        grids: dict[str, torch.Tensor] = {}
-        for kind in ("image", "video"):
-            features, fields = self._features(kind, device)
-            if features is None:
-                continue
-            mask = input_ids == self.token_ids[kind]
-            if int(mask.sum()) != features.shape[0]:
-                raise RuntimeError(
-                    f"{kind} features and {kind} tokens do not match: {int(mask.sum())} tokens, "
-                    f"{features.shape[0]} features"
-                )
-            embeds = embeds.masked_scatter(mask.unsqueeze(-1), features.to(embeds.dtype))
-            grids.update(fields)
-        return embeds, grids
-
-    def __call__(self, input_ids, attention_mask, mm_token_type_ids=None, **kwargs):
-        embeds, grids = self.embed(input_ids)
-        position_ids = None
-        if grids:
-            position_ids, _ = self.base.get_rope_index(
-                input_ids,
-                image_grid_thw=grids.get("image_grid_thw"),
-                video_grid_thw=grids.get("video_grid_thw"),
-                second_per_grid_ts=grids.get("second_per_grid_ts"),
-                attention_mask=attention_mask,
-                mm_token_type_ids=mm_token_type_ids,
-            )
-        return self.model(
-            inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids, **kwargs
-        )
 
 
 class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
@@ -280,11 +179,7 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
         mm = out["mm_token_type_ids"][0].tolist() if "mm_token_type_ids" in out else None
         return out["input_ids"][0].tolist(), vision, mm
 
-    @staticmethod
-    def _cat_vision(rows: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        return {
-            k: torch.cat([r[k] for r in rows if k in r]) for k in VISION_KEYS if any(k in r for r in rows)
-        }
+    _cat_vision = staticmethod(cat_vision)
 
     def _mode_and_group_size(self) -> tuple[str, int]:
         """("train" | "eval", completions per prompt group) for the current mode."""
@@ -293,9 +188,7 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
         return "eval", self.num_generations_eval
 
     def _shuffle_generator(self, group_index: int) -> torch.Generator:
-        key = f"{self.args.seed}:{self.state.global_step}:{group_index}".encode()
-        seed = int.from_bytes(hashlib.sha256(key).digest()[:8], "little")
-        return torch.Generator().manual_seed(seed)
+        return seeded_generator(self.args.seed, self.state.global_step, group_index)
 
     def _prepare_rollout(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         """Processor inputs for every row (one processor call per distinct sample) and the shuffled copies."""
@@ -428,41 +321,13 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
         rollout["shuffled_completion_ids"] = completion_ids[n:]
         return completion_ids[:n], (logprobs[:n] if logprobs is not None else None)
 
-    @contextlib.contextmanager
-    def _generate_from_shared_vision(self, rows: list[dict[str, torch.Tensor]]) -> Iterator[None]:
-        """While active, HF ``generate`` gets ``inputs_embeds`` with each distinct media encoded once.
-
-        TRL hands ``generate`` one copy of the pixels per row (G per prompt, plus the shuffled rows), and the
-        model's prefill would run the vision tower on each. The wrapper builds the prompt embeddings with
-        :class:`_SharedVisionForward` instead and drops the pixels; ``input_ids`` and the per-row grids stay,
-        so the M-RoPE positions and the returned sequences are those of the plain call.
-        """
+    def _generate_from_shared_vision(self, rows: list[dict[str, torch.Tensor]]):
+        """While active, HF ``generate`` encodes each distinct media of ``rows`` once (see
+        :func:`~video_r1.models.shared_vision.shared_vision_generation`)."""
         model = self.accelerator.unwrap_model(self.model_wrapped)
         if hasattr(model, "get_base_model"):  # PEFT
             model = model.get_base_model()
-        own = vars(model).get("generate")  # an instance-level generate (e.g. a wrapper) to restore after
-        real = model.generate
-
-        def generate(*args, **kwargs):
-            if args or not any(k in kwargs for k in ("pixel_values", "pixel_values_videos")):
-                return real(*args, **kwargs)
-            input_ids = kwargs["input_ids"]
-            if len(rows) != input_ids.size(0):
-                raise RuntimeError(f"{len(rows)} vision rows for {input_ids.size(0)} generation rows")
-            shared = _SharedVisionForward(None, model.model, rows, self._vision_token_ids, frozen=True)
-            embeds, _ = shared.embed(input_ids)
-            for key in ("pixel_values", "pixel_values_videos"):
-                kwargs.pop(key, None)
-            return real(inputs_embeds=embeds, **kwargs)
-
-        model.generate = generate
-        try:
-            yield
-        finally:
-            if own is not None:
-                model.generate = own
-            else:
-                del model.generate  # back to the class method
+        return shared_vision_generation(model, rows, self._vision_token_ids)
 
     def _vllm_media(self, media: list[dict[str, Any]]) -> list[list[Any]]:
         """TRL's per-prompt ``images`` argument for vLLM: real images, or :class:`VLLMMedia` for videos."""
@@ -511,7 +376,7 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
             mm = mm_token_type_ids(ids, self._vision_token_ids)
             extra: dict[str, Any] = {}
             if self.args.reuse_vision_features:
-                forward = _SharedVisionForward(
+                forward = SharedVisionForward(
                     model,
                     self._vision_model(model),
                     chunk,
@@ -521,7 +386,7 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
             else:  # every row carries its own copy of the pixels, as in TRL
                 fields = {k: v.to(device) for k, v in self._cat_vision(chunk).items()}
                 video = {k: fields[k] for k in VIDEO_KEYS if k in fields}
-                forward = _WithVideoInputs(model, video) if video else model
+                forward = WithVideoInputs(model, video) if video else model
                 if "pixel_values" in fields:
                     extra = {
                         "pixel_values": fields["pixel_values"],
