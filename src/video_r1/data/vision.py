@@ -66,7 +66,7 @@ from qwen_vl_utils import vision_process as qvu
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as tv_functional
 
-from video_r1.data.media import MediaError, check_media_file, mp4_truncation_reason
+from video_r1.data.media_errors import MediaError, check_media_file, mp4_truncation_reason
 
 logger = logging.getLogger(__name__)
 

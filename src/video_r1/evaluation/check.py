@@ -1,8 +1,8 @@
 """``video-r1 eval --check``: find missing or unreadable benchmark media before loading any model.
 
 Every record's media file is checked once (many questions share one video): it must exist, be a
-non-empty readable regular file (:func:`~video_r1.data.media.check_media_file`) and, for MP4/MOV, have a
-complete box structure (:func:`~video_r1.data.media.mp4_truncation_reason`). With ``decode=True`` each
+non-empty readable regular file (:func:`~video_r1.data.media_errors.check_media_file`) and, for MP4/MOV, have a
+complete box structure (:func:`~video_r1.data.media_errors.mp4_truncation_reason`). With ``decode=True`` each
 file is also decoded with the evaluation preset (slow: seconds per long video). Malformed records and
 missing benchmark files are reported too. A missing file with a same-named file in another container next
 to it (MVBench's ssv2 ``.webm`` clips, named ``.mp4`` in the records) is reported as kind
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from video_r1.data.media import MediaError, check_media_file, mp4_truncation_reason
+from video_r1.data.media_errors import MediaError, check_media_file, mp4_truncation_reason
 from video_r1.evaluation.benchmarks import Benchmark, benchmark_file
 from video_r1.evaluation.convert import find_alternatives
 from video_r1.evaluation.samples import load_benchmark_samples
