@@ -92,3 +92,46 @@ def test_blank_lines_are_ignored(tmp_path):
     path = tmp_path / "raw.jsonl"
     path.write_text('{"key": "a"}\n\n{"key": "b"}\n', encoding="utf-8")
     assert ResultsFile(path).done_keys() == {"a", "b"}
+
+
+def test_any_string_round_trips_including_a_lone_surrogate(tmp_path):
+    """A model output may hold a lone surrogate; the results file must take it (and keep other text readable)."""
+    results = ResultsFile(tmp_path / "out.jsonl")
+    results.append({"key": "a", "output": "bad \ud800 end"})
+    results.append({"key": "b", "output": "视频 ok"})
+    assert [r["output"] for r in ResultsFile(tmp_path / "out.jsonl").records()] == [
+        "bad \ud800 end",
+        "视频 ok",
+    ]
+    text = (tmp_path / "out.jsonl").read_text(encoding="utf-8")
+    assert "\\ud800" in text and "视频" in text  # escaped only where UTF-8 cannot encode it
+
+
+def test_drop_errors_keeps_good_rows_atomically(tmp_path):
+    results = ResultsFile(tmp_path / "out.jsonl")
+    for key, error in (("a", None), ("b", "MediaError: x"), ("c", ""), ("d", "boom")):
+        results.append({"key": key, "error": error})
+    assert results.drop_errors() == 2
+    assert [r["key"] for r in ResultsFile(tmp_path / "out.jsonl").records()] == ["a", "c"]
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert results.drop_errors() == 0
+
+
+def test_atomic_write_leaves_old_or_new_never_half(tmp_path, monkeypatch):
+    import json
+    import os
+
+    from video_r1.resumable import atomic_write_json
+
+    path = tmp_path / "sub" / "summary.json"
+    atomic_write_json(path, {"v": 1})
+    assert json.loads(path.read_text()) == {"v": 1}
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write_json(path, {"v": 2})
+    assert json.loads(path.read_text()) == {"v": 1}  # the old file is untouched
+    assert not list(path.parent.glob(".*.tmp"))  # and no temporary file is left behind

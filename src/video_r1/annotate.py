@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from collections import Counter
@@ -37,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from video_r1.resumable import ResultsFile
+from video_r1.resumable import ResultsFile, atomic_write_json, is_error_row
 from video_r1.rewards.accuracy import accuracy_reward, extract_answer
 
 logger = logging.getLogger(__name__)
@@ -153,53 +152,27 @@ def build_cot_records(
 
 def summarize(raw: Sequence[Mapping[str, Any]], total: int, cot_count: int) -> dict[str, Any]:
     """Counts over raw.jsonl lines: done, selected, errors, mean reward, per problem type."""
-    rewards = [line["reward"] for line in raw if line.get("error") is None and line.get("reward") is not None]
+    rewards = [line["reward"] for line in raw if not is_error_row(line) and line.get("reward") is not None]
     by_type: dict[str, Counter] = {}
     for line in raw:
         counts = by_type.setdefault(line.get("problem_type", "?"), Counter())
         counts["done"] += 1
         counts["selected"] += bool(line.get("select"))
-        counts["errors"] += line.get("error") is not None
+        counts["errors"] += is_error_row(line)
     return {
         "total": total,
         "done": len(raw),
         "remaining": max(0, total - len(raw)),
         "selected": sum(bool(line.get("select")) for line in raw),
         "cot_records": cot_count,
-        "errors": sum(line.get("error") is not None for line in raw),
-        "no_answer_tag": sum(line.get("error") is None and not line.get("answer") for line in raw),
+        "errors": sum(is_error_row(line) for line in raw),
+        "no_answer_tag": sum(not is_error_row(line) and not line.get("answer") for line in raw),
         "no_think_block": sum(
-            line.get("error") is None and extract_think(line.get("output")) is None for line in raw
+            not is_error_row(line) and extract_think(line.get("output")) is None for line in raw
         ),
         "mean_reward": (sum(rewards) / len(rewards)) if rewards else None,
         "by_problem_type": {k: dict(v) for k, v in sorted(by_type.items())},
     }
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(obj, handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _drop_error_lines(results: ResultsFile) -> int:
-    """Rewrite raw.jsonl without its error lines (atomically), so those records are generated again."""
-    lines = results.records()
-    kept = [line for line in lines if line.get("error") is None]
-    dropped = len(lines) - len(kept)
-    if dropped:
-        tmp = results.path.with_name(results.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            for line in kept:
-                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, results.path)
-    return dropped
 
 
 def annotate(
@@ -235,7 +208,7 @@ def annotate(
 
     results = ResultsFile(out_dir / RAW_NAME)
     if config.retry_errors:
-        dropped = _drop_error_lines(results)
+        dropped = results.drop_errors()
         if dropped:
             logger.info("--retry_errors: %d record(s) with errors will be generated again", dropped)
     done = results.done_keys()
@@ -323,7 +296,7 @@ def finalize(
     key_set = set(keys)
     raw = [line for line in results.records() if line["key"] in key_set]
     cot = build_cot_records(raw, order=keys)
-    _write_json_atomic(out_dir / COT_NAME, cot)
+    atomic_write_json(out_dir / COT_NAME, cot)
     previous = {}
     summary_path = out_dir / SUMMARY_NAME
     if summary_path.is_file():
@@ -341,7 +314,7 @@ def finalize(
         config={k: v for k, v in asdict(config).items() if k != "extra"},
         files={"raw": str(out_dir / RAW_NAME), "cot": str(out_dir / COT_NAME)},
     )
-    _write_json_atomic(summary_path, summary)
+    atomic_write_json(summary_path, summary)
     logger.info(
         "annotate: %d/%d done, %d selected (%d with a think block -> %s), %d errors",
         summary["done"],

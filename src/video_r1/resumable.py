@@ -21,7 +21,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ResultsFile", "ResultsFileError"]
+__all__ = ["ResultsFile", "ResultsFileError", "atomic_write_json", "atomic_write_text", "is_error_row"]
 
 
 class ResultsFileError(ValueError):
@@ -141,7 +141,7 @@ class ResultsFile:
         """Write ``obj`` as one line, then flush and ``fsync`` so a later kill cannot lose it."""
         if self.key_field not in obj:
             raise KeyError(f"{self.path}: result has no {self.key_field!r} field: {sorted(obj)[:10]}")
-        line = json.dumps(obj, ensure_ascii=False, default=_json_default)
+        line = _json_line(obj)
         if "\n" in line:  # json.dumps escapes newlines inside strings; this guards custom defaults
             raise ValueError(f"{self.path}: serialised result spans several lines")
         if not self._checked:
@@ -151,6 +151,60 @@ class ResultsFile:
             handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+    def drop_errors(self) -> int:
+        """Rewrite the file without its error rows (:func:`is_error_row`), atomically; returns how many.
+
+        Used by ``--retry_errors``: the dropped samples are generated again by the next run.
+        """
+        rows = self.records()
+        kept = [row for row in rows if not is_error_row(row)]
+        dropped = len(rows) - len(kept)
+        if dropped:
+            atomic_write_text(self.path, "".join(_json_line(row) + "\n" for row in kept))
+            logger.info("%s: dropped %d error line(s) to retry them", self.path, dropped)
+        return dropped
+
+
+def is_error_row(row: dict[str, Any]) -> bool:
+    """A results row that records a failure (a non-empty ``error`` field)."""
+    return row.get("error") not in (None, "")
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, fsync-ed, then ``os.replace``:
+    a crash leaves the old file or the new one, never half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int | None = 2) -> None:
+    """:func:`atomic_write_text` of ``obj`` as JSON (UTF-8, lone surrogates escaped)."""
+    atomic_write_text(path, _json_text(obj, indent) + "\n")
+
+
+def _json_text(obj: Any, indent: int | None) -> str:
+    """JSON with non-ASCII text kept readable; a string that UTF-8 cannot encode (a lone surrogate from a
+    model's output, say) is written with \\u escapes instead, which read back to the same string."""
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, default=_json_default)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True, indent=indent, default=_json_default)
+    return text
+
+
+def _json_line(obj: Any) -> str:
+    return _json_text(obj, None)
 
 
 def _json_default(value: Any) -> Any:

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from video_r1.evaluation.scoring import TASK_TYPE_FIELDS
+from video_r1.resumable import is_error_row
 from video_r1.rewards.accuracy import ground_truth
 
 __all__ = [
@@ -140,7 +141,7 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def _reward(row: Mapping[str, Any]) -> float:
     """The paper-comparable per-sample score of a results line (0.0 for an error line)."""
-    if row.get("error"):
+    if is_error_row(row):
         return 0.0
     return float(row.get("reward") or 0.0)
 
@@ -230,7 +231,7 @@ def vsibench_official(rows: Sequence[Mapping[str, Any]]) -> OfficialResult:
         question_type = _field(row, VSI_TASK_FIELDS)
         value = (
             0.0
-            if row.get("error")
+            if is_error_row(row)
             else vsibench_official_sample(row.get("prediction"), str(row.get("solution", "")), question_type)
         )
         official.setdefault(question_type, []).append(value)

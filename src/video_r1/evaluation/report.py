@@ -18,13 +18,13 @@ this module only formats them (it imports nothing from the runner).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from video_r1.evaluation.benchmarks import BENCHMARK_NAMES, PUBLISHED, Benchmark, published_for_frames
+from video_r1.resumable import atomic_write_json, atomic_write_text
 
 __all__ = ["build_results", "format_percent", "render_markdown", "write_reports"]
 
@@ -262,11 +262,8 @@ def write_reports(
 ) -> str:
     """Write ``results.json`` and ``results.md`` into ``output_dir``, print the markdown and return it."""
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / RESULTS_JSON).write_text(
-        json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    atomic_write_json(out / RESULTS_JSON, results)
     markdown = render_markdown(results, compare=compare)
-    (out / RESULTS_MD).write_text(markdown, encoding="utf-8")
+    atomic_write_text(out / RESULTS_MD, markdown)
     print(markdown)
     return markdown

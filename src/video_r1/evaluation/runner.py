@@ -48,6 +48,7 @@ from video_r1.evaluation.scoring import (
     extract_process,
     score,
 )
+from video_r1.resumable import ResultsFile, atomic_write_json, is_error_row
 
 logger = logging.getLogger(__name__)
 
@@ -274,28 +275,7 @@ def _check_settings(results: Path, settings: Mapping[str, Any], has_rows: bool) 
         logger.warning(
             "%s has no %s; cannot check that it was produced with the same settings", results, sidecar.name
         )
-    sidecar.parent.mkdir(parents=True, exist_ok=True)
-    tmp = sidecar.with_suffix(".tmp")
-    tmp.write_text(json.dumps(dict(settings), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, sidecar)
-
-
-def _drop_error_rows(results_file: Any) -> int:
-    """Rewrite the results file without its error lines (``--retry_errors``); returns how many were dropped."""
-    rows = results_file.records()
-    kept = [row for row in rows if not row.get("error")]
-    dropped = len(rows) - len(kept)
-    if dropped:
-        path = Path(results_file.path)
-        tmp = path.with_suffix(".jsonl.tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            for row in kept:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        logger.info("%s: dropped %d error lines to retry them", path, dropped)
-    return dropped
+    atomic_write_json(sidecar, dict(settings))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -365,7 +345,6 @@ def evaluate_benchmark(
     get_backend: BackendFactory,
 ) -> dict[str, Any]:
     """Generate the missing samples of one benchmark at one frame count and aggregate the whole file."""
-    from video_r1.resumable import ResultsFile
 
     records_file, samples = load_benchmark_samples(
         bench, eval_dir=config.eval_dir, data_root=config.data_root, limit=config.limit
@@ -373,7 +352,7 @@ def evaluate_benchmark(
     out_path = results_path(config.output_dir, bench.name, frames)
     results = ResultsFile(out_path, key_field="key")
     if config.retry_errors:
-        _drop_error_rows(results)
+        results.drop_errors()
     settings = run_settings(config, frames)
     settings["records_file"] = str(records_file.resolve())
     existing = results.records()
@@ -470,7 +449,7 @@ def _apply_error_limit(
     """Set ``status`` ("ok" or "failed") and ``failure``; withhold every score of a failed benchmark."""
     n, n_errors = summary["n"], summary["n_errors"]
     summary["error_fraction"] = n_errors / n if n else 0.0
-    first_errors = list(dict.fromkeys(str(row["error"]) for row in rows if row.get("error")))[:3]
+    first_errors = list(dict.fromkeys(str(row["error"]) for row in rows if is_error_row(row)))[:3]
     summary["first_errors"] = first_errors
     failure = None
     if n and n_errors == n:

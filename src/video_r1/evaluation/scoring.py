@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from video_r1.resumable import is_error_row
 from video_r1.rewards.accuracy import extract_answer, ground_truth, score_answer
 
 __all__ = [
@@ -234,7 +235,7 @@ def aggregate(rows: Iterable[Mapping[str, Any]], *, headline: str = "acc") -> di
     n_errors = 0
     for row in rows:
         reward = float(row.get("reward") or 0.0)
-        if row.get("error"):
+        if is_error_row(row):
             n_errors += 1
             reward = 0.0
         if row.get("problem_type") == "regression":
