@@ -193,11 +193,11 @@ def test_selection_is_strictly_greater_than_min_reward(
     chosen = train_records[:4]
     rewards = {r["problem_id"]: value for r, value in zip(chosen, (0.6, 0.61, 1.0, 0.0))}
     config = AnnotateConfig(
-        input=str(_write_input(tmp_path / "in.json", chosen)),
+        dataset_name=str(_write_input(tmp_path / "in.json", chosen)),
         output_dir=str(tmp_path / "out"),
         data_root=str(synthetic_data["root"]),
         backend="hf",
-        preset="tiny",
+        vision_preset="tiny",
         progress=False,
     )
     backend = load_backend(
@@ -274,7 +274,7 @@ def test_output_dir_of_another_input_is_refused(synthetic_data, train_records, t
     out = tmp_path / "out"
     ResultsFile(out / "raw.jsonl").append({"key": "not-a-record"})
     config = AnnotateConfig(
-        input=str(_write_input(tmp_path / "in.json", train_records[:2])),
+        dataset_name=str(_write_input(tmp_path / "in.json", train_records[:2])),
         output_dir=str(out),
         data_root=str(synthetic_data["root"]),
         backend="hf",
@@ -329,5 +329,6 @@ def test_vllm_backend_without_vllm_is_a_clear_error(
     input_file = _write_input(tmp_path / "in.json", train_records[:1])
     args = _args(input_file, tmp_path / "out", synthetic_data["root"], tiny_checkpoint)
     args[args.index("--backend") + 1] = "vllm"
+    del args[args.index("--device") : args.index("--device") + 2]  # hf only: refused with vllm
     assert main(args) == 1
     assert "install the GPU stack: bash setup.sh --gpu" in capsys.readouterr().err

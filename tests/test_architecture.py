@@ -6,7 +6,7 @@ a dependency). Layers, lowest first::
     0  models, prompts, rewards, resumable, plotting  (leaves: Qwen2.5-VL facts, wording, rewards, files)
     1  data          records -> media/vision -> collate
     2  vllm          requests built from decoded media
-    3  trainers, inference
+    3  trainers, inference, generation (the settings of a generation run)
     4  evaluation, annotate
     5  demo, testing, cli   (entry points and test support)
 
@@ -24,7 +24,7 @@ LAYERS = [
     ("video_r1.models", "video_r1.prompts", "video_r1.rewards", "video_r1.resumable", "video_r1.plotting"),
     ("video_r1.data",),
     ("video_r1.vllm",),
-    ("video_r1.trainers", "video_r1.inference"),
+    ("video_r1.trainers", "video_r1.inference", "video_r1.generation"),
     ("video_r1.evaluation", "video_r1.annotate"),
     ("video_r1.demo", "video_r1.testing", "video_r1.cli"),
 ]

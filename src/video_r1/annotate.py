@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from video_r1.generation import GenerationArguments
 from video_r1.resumable import ResultsFile, atomic_write_json, is_error_row
 from video_r1.rewards.accuracy import accuracy_reward, extract_answer
 
@@ -70,33 +71,83 @@ Scorer = Callable[[str, Mapping[str, Any]], float]
 
 
 @dataclass
-class AnnotateConfig:
-    """Settings of one annotation run (the CLI flags of ``video-r1 annotate``)."""
+class AnnotateConfig(GenerationArguments):
+    """Settings of ``video-r1 annotate`` (sampling defaults: the original ``generate_cot_vllm.py``'s)."""
 
-    input: str
-    output_dir: str
-    model_name_or_path: str = DEFAULT_MODEL
-    data_root: str | None = None
-    backend: str = "vllm"
-    batch_size: int = 32
-    min_reward: float = 0.6
-    preset: str = "train"
-    max_frames: int | None = None
-    limit: int | None = None
-    seed: int | None = None
-    temperature: float = 1.0
-    top_p: float = 0.95
-    max_new_tokens: int = 512
-    video_backend: str = "decord"
-    temporal_rope: str = "sampled_fps"
-    dtype: str = "auto"
-    device: str | None = None
-    tensor_parallel_size: int | None = None
-    max_model_len: int = 8192
-    gpu_memory_utilization: float = 0.8
-    retry_errors: bool = False
-    progress: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    dataset_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "Records to annotate: a Video-R1 JSON array or JSON Lines file.",
+            "aliases": ["--input"],
+        },
+    )
+    output_dir: str | None = field(
+        default=None,
+        metadata={"help": "Where raw.jsonl, cot.json and summary.json go (created).", "aliases": ["--out"]},
+    )
+    data_root: str | None = field(
+        default=None,
+        metadata={"help": "Folder the records' 'path' values are relative to (default: the file's folder)."},
+    )
+    min_reward: float = field(
+        default=0.6,
+        metadata={
+            "help": "Keep a record when its reward is strictly greater than this, in [0, 1) (the original)."
+        },
+    )
+    vision_preset: str = field(
+        default="train",
+        metadata={
+            "help": "Vision preset: train (<=16 frames at 2 fps, 128*28*28 px per frame, images 256*28*28; the "
+            "original annotated with its training settings, so the CoT describes the frames SFT trains on), eval "
+            "(256*28*28 px per frame, 32 frames) or tiny (CPU demo).",
+            "choices": ["train", "eval", "tiny"],
+            "aliases": ["--preset"],
+        },
+    )
+    max_frames: int | None = field(
+        default=None, metadata={"help": "Override the preset's maximum frame count per video."}
+    )
+    limit: int | None = field(
+        default=None, metadata={"help": "Annotate only the first N records of the file."}
+    )
+    # ---- sampling defaults of the original generate_cot_vllm.py ----------------------------------------
+    model_name_or_path: str | None = field(
+        default=DEFAULT_MODEL,
+        metadata={
+            "help": "Annotating model, local folder or Hub id (the original: Qwen2.5-VL-72B-Instruct).",
+            "aliases": ["--model_path"],
+        },
+    )
+    batch_size: int | None = field(
+        default=32, metadata={"help": "Records per generation call (the original: 32)."}
+    )
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (the original: 1.0)."})
+    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling mass (the original: 0.95)."})
+    max_new_tokens: int = field(
+        default=512,
+        metadata={
+            "help": "Tokens per completion at most (the original: 512; a longer CoT loses its answer tag)."
+        },
+    )
+    max_model_len: int = field(
+        default=8192, metadata={"help": "vllm backend: context length (the original: 8192)."}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.dataset_name:
+            raise ValueError("--dataset_name (the records to annotate) is required")
+        if not self.output_dir:
+            raise ValueError("--output_dir is required")
+        if not 0.0 <= self.min_reward < 1.0:
+            raise ValueError(f"min_reward must be in [0, 1) (rewards are in [0, 1]), got {self.min_reward}")
+        if self.max_frames is not None and self.max_frames < 2:
+            raise ValueError(f"max_frames must be >= 2, got {self.max_frames}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be >= 1, got {self.limit}")
+        if self.batch_size is None:
+            self.batch_size = 32
 
 
 def extract_think(output: str | None) -> str | None:
@@ -189,7 +240,7 @@ def annotate(
     """
     from video_r1.data.records import load_records
     from video_r1.data.vision import get_preset
-    from video_r1.inference import GenerationRequest, SamplingConfig, load_backend
+    from video_r1.inference import GenerationRequest
 
     start = time.perf_counter()
     scorer = scorer or score_output
@@ -198,7 +249,7 @@ def annotate(
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    dataset = load_records(config.input, data_root=config.data_root)
+    dataset = load_records(config.dataset_name, data_root=config.data_root)
     records = [dataset[i] for i in range(len(dataset))]
     all_keys = record_keys(records)  # from the whole file, so --limit never changes a record's key
     keys = all_keys
@@ -215,7 +266,7 @@ def annotate(
     unknown = sorted(done - set(all_keys))
     if unknown:
         raise ValueError(
-            f"{results.path} holds {len(unknown)} result(s) whose key is not in {config.input} "
+            f"{results.path} holds {len(unknown)} result(s) whose key is not in {config.dataset_name} "
             f"(e.g. {unknown[:3]}); was this output_dir written for another input file?"
         )
     todo = [(k, r) for k, r in zip(keys, records) if k not in done]
@@ -227,36 +278,10 @@ def annotate(
         len(todo),
     )
 
-    preset = get_preset(config.preset, max_frames=config.max_frames)
-    sampling = SamplingConfig(
-        temperature=config.temperature,
-        top_p=config.top_p,
-        max_new_tokens=config.max_new_tokens,
-        seed=config.seed,
-    )
+    preset = get_preset(config.vision_preset, max_frames=config.max_frames)
     own_backend = backend is None and bool(todo)
     if own_backend:
-        engine_kwargs = dict(config.extra)
-        if config.backend == "vllm":
-            engine_kwargs.setdefault("max_model_len", config.max_model_len)
-            engine_kwargs.setdefault("gpu_memory_utilization", config.gpu_memory_utilization)
-            engine_kwargs.setdefault("tensor_parallel_size", config.tensor_parallel_size)
-            if config.device is not None:
-                logger.warning(
-                    "--device %s is ignored by the vllm backend (vLLM places the model)", config.device
-                )
-        backend = load_backend(
-            config.backend,
-            config.model_name_or_path,
-            preset=preset,
-            sampling=sampling,
-            batch_size=config.batch_size,
-            dtype=config.dtype,
-            device=config.device if config.backend == "hf" else None,
-            temporal_rope=config.temporal_rope,
-            video_backend=config.video_backend,
-            **engine_kwargs,
-        )
+        backend = config.load_backend(preset, config.batch_size)
     try:
         if todo:
             by_key = dict(todo)
@@ -311,7 +336,7 @@ def finalize(
         total_wall_time_s=round(wall + float(previous.get("total_wall_time_s", 0.0)), 3),
         runs=int(previous.get("runs", 0)) + 1,
         min_reward=config.min_reward,
-        config={k: v for k, v in asdict(config).items() if k != "extra"},
+        config=asdict(config),
         files={"raw": str(out_dir / RAW_NAME), "cot": str(out_dir / COT_NAME)},
     )
     atomic_write_json(summary_path, summary)

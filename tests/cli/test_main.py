@@ -1,7 +1,9 @@
-"""The ``video-r1`` console script: registered subcommands, help text and make-tiny end to end."""
+"""The ``video-r1`` console script: subcommands, help text, one-line usage errors, make-tiny end to end."""
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -9,7 +11,17 @@ from importlib.metadata import entry_points
 import pytest
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
-from video_r1.cli.main import SUBCOMMANDS, build_parser, main
+from video_r1.cli.main import SUBCOMMANDS, main
+
+
+def _parser(name: str) -> argparse.ArgumentParser:
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    if hasattr(module, "build_parser"):
+        return module.build_parser()
+    parser = argparse.ArgumentParser(prog="video-r1")  # an argparse-style module (register/run)
+    sub = parser.add_subparsers()
+    module.register(sub)
+    return sub.choices[name]
 
 
 def test_console_script_is_installed():
@@ -17,26 +29,69 @@ def test_console_script_is_installed():
     assert scripts.get("video-r1") == "video_r1.cli.main:main"
 
 
-def test_every_registered_subcommand_has_help(capsys):
-    for name in SUBCOMMANDS:
-        with pytest.raises(SystemExit) as exc:
-            main([name, "--help"])
-        assert exc.value.code == 0
-        out = capsys.readouterr().out
-        assert f"video-r1 {name}" in out
-        # every option documents itself
-        parser = build_parser()
-        sub = parser._subparsers._group_actions[0].choices[name]
-        for action in sub._actions:
-            assert action.help, f"{name}: option {action.option_strings or action.dest} has no help"
+@pytest.mark.parametrize("name", list(SUBCOMMANDS))
+def test_every_subcommand_documents_every_option(name, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([name, "--help"])
+    assert exc.value.code == 0
+    assert f"video-r1 {name}" in capsys.readouterr().out
+    for action in _parser(name)._actions:
+        assert action.help, f"{name}: option {action.option_strings or action.dest} has no help"
 
 
-def test_no_command_prints_help_and_fails(capsys):
+def test_no_command_prints_the_overview_and_fails(capsys):
     assert main([]) == 2
-    assert "make-tiny" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert all(name in out for name in SUBCOMMANDS)
+    assert main(["--help"]) == 0
 
 
-def test_make_tiny_subprocess(tmp_path):
+def test_unknown_command_is_one_line(capsys):
+    assert main(["evaluate"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"video-r1: error: unknown command 'evaluate'; commands: {', '.join(SUBCOMMANDS)}"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--output_dir", "x", "--bogus", "1"], "unknown flag(s): --bogus"),
+        (["--output_dir", "x", "--hidden_size", "abc"], "invalid int value: 'abc'"),
+        (["--hidden_size", "64"], "--output_dir is required"),
+        (["--output_dir", "x", "--num_attention_heads", "5"], "must divide hidden_size"),
+        (["--config", "missing.yaml"], "--config missing.yaml: no such file"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["make-tiny", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("video-r1 make-tiny: error: "), err
+    assert message in err[0]
+
+
+def test_config_file_errors_are_one_line(tmp_path, capsys):
+    bad_key = tmp_path / "bad_key.yaml"
+    bad_key.write_text("output_dir: x\nhiden_size: 64\n")
+    assert main(["make-tiny", "--config", str(bad_key)]) == 2
+    assert "unknown setting(s) in the --config file: hiden_size" in capsys.readouterr().err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("output_dir: [x\n")
+    assert main(["make-tiny", "--config", str(broken)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the YAML file does not parse" in err[0]
+
+
+def test_config_file_and_flags(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    out = tmp_path / "from_yaml"
+    config.write_text(f"output_dir: {out}\nhidden_size: 48\nseed: 2\n")
+    assert main(["make-tiny", "--config", str(config), "--num_hidden_layers", "1"]) == 0
+    model = AutoModelForImageTextToText.from_pretrained(out)
+    assert model.config.text_config.hidden_size == 48 and model.config.text_config.num_hidden_layers == 1
+
+
+def test_make_tiny_subprocess_with_the_old_positional_output(tmp_path):
     out = tmp_path / "t"
     result = subprocess.run(
         [sys.executable, "-m", "video_r1.cli.main", "make-tiny", str(out), "--seed", "3"],

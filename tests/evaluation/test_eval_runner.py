@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -60,19 +59,11 @@ def write(path: Path, records, jsonl=False):
 
 
 def config_for(tmp_path, benchmarks, **overrides):
-    custom = {}
-    for name, path in benchmarks.items():
-        base = BENCHMARKS.get(name)
-        custom[name] = (
-            dataclasses.replace(base, file=str(path), expected_records=None)
-            if base
-            else Benchmark(name, name, file=str(path))
-        )
     fields = dict(
-        model_path="fake-model",
+        model_name_or_path="fake-model",
         benchmarks=list(benchmarks),
         output_dir=str(tmp_path / "out"),
-        custom_benchmarks=custom,
+        benchmark_file=[f"{name}={path}" for name, path in benchmarks.items()],
         max_frames=[16],
         backend="hf",
         progress=False,
@@ -242,14 +233,14 @@ def test_resume_with_other_model_or_decoding_is_refused(tmp_path):
         )
     with pytest.raises(SettingsMismatchError, match="model"):
         run_eval(
-            config_for(tmp_path, {"b": bench}, model_path="other"),
+            config_for(tmp_path, {"b": bench}, model_name_or_path="other"),
             backend_factory=lambda f: ScriptedBackend({}),
         )
 
 
 def test_missing_benchmark_file_fails_before_any_model(tmp_path):
     config = EvalConfig(
-        model_path="m", benchmarks=["mvbench"], output_dir=str(tmp_path / "o"), eval_dir=str(tmp_path)
+        model_name_or_path="m", benchmarks=["mvbench"], output_dir=str(tmp_path / "o"), eval_dir=str(tmp_path)
     )
 
     def factory(frames):

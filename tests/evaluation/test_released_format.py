@@ -225,7 +225,7 @@ class ScriptedBackend:
 
 def run_release(tmp_path, outputs, eval_dir, **overrides):
     fields = dict(
-        model_path="fake-model",
+        model_name_or_path="fake-model",
         benchmarks=list(BENCHMARK_NAMES),
         output_dir=str(tmp_path / "out"),
         eval_dir=str(eval_dir),

@@ -1,57 +1,82 @@
 """``video-r1`` console script.
 
-Each subcommand lives in its own module under ``video_r1.cli`` and exposes ``register(subparsers)``, which
-adds an ``argparse`` parser and sets ``func`` to a callable taking the parsed namespace and returning an
-exit code. Modules with ``PASSTHROUGH = True`` (the trainers) get their raw arguments through
-``main(argv)`` and parse them with TRL's ``TrlParser`` (``--config recipe.yaml`` plus overrides). Modules are imported lazily by name so that ``video-r1 --help`` stays fast and a subcommand's
-heavy imports (torch, transformers) happen only when it runs.
+Each subcommand lives in its own module under ``video_r1.cli`` and exposes ``main(argv) -> int``; its
+settings are documented dataclasses parsed from ``--config file.yaml`` plus ``--field value`` flags
+(:mod:`video_r1.cli._parse`). Modules are imported only when their command runs, so ``video-r1 --help``
+stays fast. A mistake in the command line or the config file ends as one line
+``video-r1 <cmd>: error: ...`` on stderr with exit code 2.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
 from video_r1 import __version__
 
-#: Registered subcommands: name -> module under video_r1.cli. Only subcommands that work are listed.
-SUBCOMMANDS: dict[str, str] = {
-    "make-tiny": "video_r1.cli.make_tiny",
-    "make-synthetic": "video_r1.cli.make_synthetic",
-    "grpo": "video_r1.cli.grpo",
-    "eval": "video_r1.cli.eval",
-    "annotate": "video_r1.cli.annotate",
-    "sft": "video_r1.cli.sft",
-    "plot": "video_r1.cli.plot",
-    "demo": "video_r1.cli.demo",
+#: Subcommands: name -> (module under video_r1.cli, one-line help).
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "make-tiny": ("video_r1.cli.make_tiny", "build a tiny random-weight Qwen2.5-VL checkpoint offline"),
+    "make-synthetic": (
+        "video_r1.cli.make_synthetic",
+        "write the synthetic frame-order dataset (videos + images)",
+    ),
+    "sft": ("video_r1.cli.sft", "SFT cold start on CoT data"),
+    "grpo": ("video_r1.cli.grpo", "T-GRPO / GRPO training"),
+    "eval": ("video_r1.cli.eval", "evaluate a checkpoint on the six video benchmarks of the paper"),
+    "annotate": ("video_r1.cli.annotate", "generate chain-of-thought for a Video-R1-format file"),
+    "plot": ("video_r1.cli.plot", "plot a run's training curves to a PNG"),
+    "demo": ("video_r1.cli.demo", "the whole pipeline in miniature on CPU (tiny model, synthetic data)"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="video-r1",
-        description="Video-R1 reproduction: T-GRPO video reasoning for Qwen2.5-VL on the Hugging Face stack.",
-    )
-    parser.add_argument("--version", action="version", version=f"video-r1 {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in SUBCOMMANDS.values():
-        importlib.import_module(module_name).register(subparsers)
-    return parser
+def overview() -> str:
+    width = max(len(name) for name in SUBCOMMANDS)
+    lines = [
+        "usage: video-r1 COMMAND [--config FILE.yaml] [--field value ...]",
+        "",
+        "Video-R1 reproduction: T-GRPO video reasoning for Qwen2.5-VL on the Hugging Face stack.",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {help_}" for name, (_, help_) in SUBCOMMANDS.items()),
+        "",
+        "video-r1 COMMAND --help lists every setting of a command. --version prints the version.",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from video_r1.cli._parse import UsageError
+
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in SUBCOMMANDS:
-        module = importlib.import_module(SUBCOMMANDS[argv[0]])
-        # Training subcommands parse their own arguments with TRL's TrlParser (YAML + dataclass fields).
-        if getattr(module, "PASSTHROUGH", False):
-            return int(module.main(argv[1:]) or 0)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
+    if not argv or argv[0] in ("-h", "--help"):
+        print(overview())
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"video-r1 {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in SUBCOMMANDS:
+        print(
+            f"video-r1: error: unknown command {name!r}; commands: {', '.join(SUBCOMMANDS)}", file=sys.stderr
+        )
         return 2
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    try:
+        if not hasattr(module, "main"):  # an argparse-style module (register/run)
+            return _run_argparse_module(module, name, rest)
+        return int(module.main(rest) or 0)
+    except UsageError as err:
+        print(f"video-r1 {name}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run_argparse_module(module, name: str, argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="video-r1")
+    module.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args([name, *argv])
     return int(args.func(args) or 0)
 
 

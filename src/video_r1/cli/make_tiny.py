@@ -1,39 +1,51 @@
-"""``video-r1 make-tiny OUT``: write the tiny offline Qwen2.5-VL checkpoint used by tests and the demo."""
+"""``video-r1 make-tiny --output_dir OUT``: write the tiny offline Qwen2.5-VL checkpoint used by tests and the demo."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, field
 
+from video_r1.cli._parse import build_parser as _build
+from video_r1.cli._parse import parse_command
 from video_r1.testing.tiny import TinySize
 
+PROG = "video-r1 make-tiny"
+HELP = "build a tiny random-weight Qwen2.5-VL checkpoint offline"
+DESCRIPTION = (
+    "Build a complete tiny Qwen2.5-VL checkpoint (config, random weights, byte-level BPE tokenizer with Qwen's "
+    "special tokens and <think>/<answer> tags, the real chat template, image and video processor configs) that "
+    "loads with AutoProcessor / AutoModelForImageTextToText.from_pretrained. No network access is needed; the "
+    "same seed and sizes give identical files."
+)
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "make-tiny",
-        help="build a tiny random-weight Qwen2.5-VL checkpoint offline",
-        description=(
-            "Build a complete tiny Qwen2.5-VL checkpoint (config, random weights, byte-level BPE tokenizer "
-            "with Qwen's special tokens and <think>/<answer> tags, the real chat template, image and video "
-            "processor configs) that loads with AutoProcessor / AutoModelForImageTextToText.from_pretrained. "
-            "No network access is needed; the same seed and sizes give identical files."
-        ),
+
+@dataclass(frozen=True)
+class MakeTinyArguments(TinySize):
+    """Where to write the checkpoint, its seed, and its sizes (:class:`~video_r1.testing.tiny.TinySize`)."""
+
+    output_dir: str | None = field(
+        default=None, metadata={"help": "Directory to write the checkpoint to (created). Required."}
     )
-    parser.add_argument("output_dir", metavar="OUT", help="directory to write the checkpoint to (created)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the random weights (default: 0)")
-    defaults = TinySize()
-    for name in TinySize.__dataclass_fields__:
-        parser.add_argument(
-            f"--{name}",
-            type=int,
-            default=getattr(defaults, name),
-            help=f"model size override (default: {getattr(defaults, name)})",
-        )
-    parser.set_defaults(func=run)
+    seed: int = field(default=0, metadata={"help": "Seed of the random weights."})
+
+    def __post_init__(self) -> None:
+        if not self.output_dir:
+            raise ValueError("--output_dir is required")
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"num_attention_heads ({self.num_attention_heads}) must divide hidden_size ({self.hidden_size})"
+            )
 
 
-def run(args: argparse.Namespace) -> int:
+def build_parser():
+    return _build(PROG, [MakeTinyArguments], DESCRIPTION)
+
+
+def main(argv: list[str]) -> int:
     from video_r1.testing.tiny import build_tiny_checkpoint
 
+    if argv and not argv[0].startswith("-"):  # the old positional OUT, kept for one release
+        argv = ["--output_dir", argv[0], *argv[1:]]
+    (args,) = parse_command(PROG, [MakeTinyArguments], argv, description=DESCRIPTION)
     sizes = {name: getattr(args, name) for name in TinySize.__dataclass_fields__}
     path = build_tiny_checkpoint(args.output_dir, seed=args.seed, **sizes)
     print(f"tiny Qwen2.5-VL checkpoint written to {path}")

@@ -7,9 +7,12 @@ Works on SFT and RL (T-GRPO) output directories, finished or still training (the
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from video_r1.cli._parse import build_parser as _build
+from video_r1.cli._parse import parse_command
 
 #: Names accepted by ``--metrics`` (kept here so ``video-r1 --help`` need not import the plotting module).
 METRIC_NAMES = (
@@ -26,38 +29,61 @@ METRIC_NAMES = (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "plot",
-        help="plot a run's training curves (trainer_state.json log_history) to a PNG",
-        description=(
-            "Read the log_history of RUN's trainer_state.json (RUN itself, its newest checkpoint-* folder, or a "
-            "path to the json) and draw one panel per metric group with the step on the x axis. RL runs get "
-            "reward, rewards per function, temporal (T-GRPO) rates, group outcomes / length bonus, completion "
-            "length, KL, loss, learning rate and grad norm; SFT runs get loss, learning rate, grad norm and "
-            "token accuracy; eval_<metric> values join their metric's panel. Only logged metrics are drawn."
-        ),
-    )
-    parser.add_argument(
-        "--run",
-        required=True,
-        help="training output_dir, one of its checkpoint-* folders, or a trainer_state.json path",
-    )
-    parser.add_argument(
-        "--out",
+@dataclass
+class PlotArguments:
+    """Settings of ``video-r1 plot``."""
+
+    run: str | None = field(
         default=None,
-        help="PNG to write (default: RUN_DIR/curves.png, the run directory rather than a checkpoint-* folder)",
+        metadata={
+            "help": "Training output_dir, one of its checkpoint-* folders, or a trainer_state.json path."
+        },
     )
-    parser.add_argument(
-        "--metrics",
+    output_dir: str | None = field(
         default=None,
-        help=(
-            "comma-separated fixed panels in this order instead of the automatic set, e.g. "
-            f"'accuracy,temporal,reward,length' (the paper view); names: {', '.join(METRIC_NAMES)}"
-        ),
+        metadata={
+            "help": "PNG to write (default: RUN_DIR/curves.png, the run directory rather than a checkpoint-* "
+            "folder).",
+            "aliases": ["--out"],
+        },
     )
-    parser.add_argument("--title", default=None, help="figure title (default: run name, RL/SFT, last step)")
-    parser.set_defaults(func=run)
+    metrics: str | None = field(
+        default=None,
+        metadata={
+            "help": "Comma-separated fixed panels in this order instead of the automatic set, e.g. "
+            f"'accuracy,temporal,reward,length' (the paper view); names: {', '.join(METRIC_NAMES)}."
+        },
+    )
+    title: str | None = field(
+        default=None, metadata={"help": "Figure title (default: run name, RL/SFT, last step)."}
+    )
+
+    def __post_init__(self) -> None:
+        if not self.run:
+            raise ValueError("--run (the training output_dir or a trainer_state.json) is required")
+        self.panels = None
+        if self.metrics is not None:
+            self.panels = [name.strip() for name in self.metrics.split(",") if name.strip()]
+            unknown = [name for name in self.panels if name not in METRIC_NAMES]
+            if unknown or not self.panels:
+                raise ValueError(
+                    f"unknown --metrics {unknown or self.metrics!r}; choose from {','.join(METRIC_NAMES)}"
+                )
+
+
+PROG = "video-r1 plot"
+HELP = "plot a run's training curves (trainer_state.json log_history) to a PNG"
+DESCRIPTION = (
+    "Read the log_history of RUN's trainer_state.json (RUN itself, its newest checkpoint-* folder, or a path to "
+    "the json) and draw one panel per metric group with the step on the x axis. RL runs get reward, rewards per "
+    "function, temporal (T-GRPO) rates, group outcomes / length bonus, completion length, KL, loss, learning rate "
+    "and grad norm; SFT runs get loss, learning rate, grad norm and token accuracy; eval_<metric> values join "
+    "their metric's panel. Only logged metrics are drawn."
+)
+
+
+def build_parser():
+    return _build(PROG, [PlotArguments], DESCRIPTION)
 
 
 def _default_out(run_arg: str) -> Path:
@@ -68,21 +94,12 @@ def _default_out(run_arg: str) -> Path:
     return directory / "curves.png"
 
 
-def run(args: argparse.Namespace) -> int:
+def main(argv: list[str]) -> int:
     from video_r1.plotting import PAPER_PANELS, default_title, load_log_history, panels_for, plot_log_history
 
-    panels = None
-    if args.metrics is not None:
-        panels = [name.strip() for name in args.metrics.split(",") if name.strip()]
-        unknown = [name for name in panels if name not in PAPER_PANELS]
-        if unknown or not panels:
-            print(
-                f"video-r1 plot: error: unknown --metrics {unknown or args.metrics!r}; "
-                f"choose from {','.join(PAPER_PANELS)}",
-                file=sys.stderr,
-            )
-            return 2
-    out = Path(args.out) if args.out else _default_out(args.run)
+    (args,) = parse_command(PROG, [PlotArguments], argv, description=DESCRIPTION)
+    panels = args.panels
+    out = Path(args.output_dir) if args.output_dir else _default_out(args.run)
     try:
         history, state_path = load_log_history(args.run)
         drawn = panels_for(history, panels)
@@ -90,11 +107,11 @@ def run(args: argparse.Namespace) -> int:
             titles = {title for title, _ in drawn}
             missing = [name for name in panels if PAPER_PANELS[name][0] not in titles]
             if missing:
-                print(f"video-r1 plot: note: not logged, skipped: {','.join(missing)}", file=sys.stderr)
+                print(f"{PROG}: note: not logged, skipped: {','.join(missing)}", file=sys.stderr)
         title = args.title if args.title is not None else default_title(history, state_path)
         path = plot_log_history(history, out, panels=panels, title=title)
     except (FileNotFoundError, ValueError) as err:
-        print(f"video-r1 plot: error: {err}", file=sys.stderr)
+        print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1
     print(f"{len(drawn)} panel(s) from {state_path} -> {path}")
     for title, keys in drawn:

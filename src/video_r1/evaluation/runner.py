@@ -34,11 +34,12 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from video_r1.evaluation.benchmarks import Benchmark, benchmark_file, get_benchmark
+from video_r1.evaluation.benchmarks import Benchmark, benchmark_file
+from video_r1.evaluation.config import DEFAULT_MAX_ERROR_FRACTION, EvalConfig
 from video_r1.evaluation.official import official_metric
 from video_r1.evaluation.samples import load_benchmark_samples
 from video_r1.evaluation.scoring import (
@@ -61,9 +62,6 @@ __all__ = [
     "run_settings",
     "score_result",
 ]
-
-#: Default of ``--max_error_fraction``: a benchmark with more error samples than this gets no score.
-DEFAULT_MAX_ERROR_FRACTION = 0.05
 
 #: Fields the runner writes on every line; a record field with the same name is overwritten.
 RESULT_FIELDS = (
@@ -99,48 +97,6 @@ PROMPT_VARIANT = "eval"
 
 class SettingsMismatchError(RuntimeError):
     """A results file was produced with other settings (model, decoding, preset) than this run's."""
-
-
-@dataclass
-class EvalConfig:
-    """Everything ``video-r1 eval`` needs (one field per CLI flag)."""
-
-    model_path: str | None
-    benchmarks: list[str]
-    output_dir: str
-    eval_dir: str | None = None
-    data_root: str | None = None
-    custom_benchmarks: dict[str, Benchmark] = field(default_factory=dict)
-    max_frames: list[int] = field(default_factory=lambda: [32])
-    backend: str = "vllm"
-    batch_size: int | None = None
-    dtype: str = "auto"
-    device: str | None = None
-    limit: int | None = None
-    seed: int | None = 42
-    temperature: float = 0.1
-    top_p: float = 0.001
-    max_new_tokens: int = 1024
-    video_backend: str = "decord"
-    temporal_rope: str = "sampled_fps"
-    tensor_parallel_size: int | None = None
-    max_model_len: int = 16384
-    gpu_memory_utilization: float = 0.8
-    retry_errors: bool = False
-    progress: bool = True
-    compare: str | None = None
-    #: A benchmark (at one frame count) with more error samples than this fraction, or with every sample
-    #: an error, is reported as failed: no score is given and ``video-r1 eval`` exits non-zero.
-    max_error_fraction: float = DEFAULT_MAX_ERROR_FRACTION
-
-    def effective_batch_size(self) -> int:
-        """``batch_size``, or the default of the backend: 64 for vLLM (the original's BSZ), 4 for HF."""
-        if self.batch_size is not None:
-            return self.batch_size
-        return 64 if self.backend == "vllm" else 4
-
-    def benchmark(self, name: str) -> Benchmark:
-        return get_benchmark(name, self.custom_benchmarks)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -229,7 +185,7 @@ def run_settings(config: EvalConfig, frames: int | None = None) -> dict[str, Any
     from video_r1.data.vision import get_preset
 
     settings: dict[str, Any] = {
-        "model": _model_id(config.model_path),
+        "model": _model_id(config.model_name_or_path),
         "backend": config.backend,
         "dtype": config.dtype,
         "batch_size": config.effective_batch_size(),
@@ -291,37 +247,11 @@ def _make_backend_factory(config: EvalConfig) -> BackendFactory:
 
     def factory(frames: int):
         from video_r1.data.vision import get_preset
-        from video_r1.inference import SamplingConfig, load_backend
 
         preset = get_preset("eval", max_frames=frames, video_backend=config.video_backend)
         backend = state.get("backend")
         if backend is None:
-            sampling = SamplingConfig(
-                temperature=config.temperature,
-                top_p=config.top_p,
-                max_new_tokens=config.max_new_tokens,
-                seed=config.seed,
-            )
-            engine_kwargs: dict[str, Any] = {}
-            if config.backend == "vllm":
-                engine_kwargs.update(
-                    tensor_parallel_size=config.tensor_parallel_size,
-                    max_model_len=config.max_model_len,
-                    gpu_memory_utilization=config.gpu_memory_utilization,
-                )
-            backend = load_backend(
-                config.backend,
-                config.model_path,
-                preset=preset,
-                sampling=sampling,
-                batch_size=config.effective_batch_size(),
-                dtype=config.dtype,
-                device=config.device,
-                temporal_rope=config.temporal_rope,
-                video_backend=config.video_backend,
-                **engine_kwargs,
-            )
-            state["backend"] = backend
+            backend = state["backend"] = config.load_backend(preset, config.effective_batch_size())
         else:
             # One model for every frame count: only the vision preset changes (frames are decoded by the
             # backend with its ``preset`` before each batch).
@@ -502,8 +432,8 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory | None = None) 
 
     if not 0.0 <= config.max_error_fraction <= 1.0:
         raise ValueError(f"max_error_fraction must be in [0, 1], got {config.max_error_fraction}")
-    if config.model_path is None:
-        raise ValueError("--model_path is required to evaluate (only --check runs without a model)")
+    if config.model_name_or_path is None:
+        raise ValueError("--model_name_or_path is required to evaluate (only --check runs without a model)")
     benches = resolve_benchmarks(config)
     Path(config.output_dir).mkdir(parents=True, exist_ok=True)
     factory = backend_factory or _make_backend_factory(config)

@@ -22,7 +22,7 @@ come from a seeded generator.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 #: Qwen2.5-VL's special tokens, in the real tokenizer's order (ids 151643..151656 there).
@@ -56,17 +56,23 @@ _MAX_PIXELS = 12845056
 class TinySize:
     """Sizes of the tiny model; every field can be overridden through ``build_tiny_checkpoint(**overrides)``."""
 
-    hidden_size: int = 64
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 4
-    num_key_value_heads: int = 2
-    intermediate_size: int = 128
-    vision_hidden_size: int = 32
-    vision_depth: int = 2
-    vision_num_heads: int = 2
-    vision_intermediate_size: int = 64
-    vocab_size: int = 1024  # BPE vocabulary trained here (before special/added tokens)
-    max_position_embeddings: int = 32768
+    hidden_size: int = field(default=64, metadata={"help": "Text model width."})
+    num_hidden_layers: int = field(default=2, metadata={"help": "Text decoder layers."})
+    num_attention_heads: int = field(
+        default=4, metadata={"help": "Attention heads (must divide hidden_size)."}
+    )
+    num_key_value_heads: int = field(
+        default=2, metadata={"help": "Key/value heads (grouped-query attention)."}
+    )
+    intermediate_size: int = field(default=128, metadata={"help": "Text MLP size."})
+    vision_hidden_size: int = field(default=32, metadata={"help": "Vision tower width."})
+    vision_depth: int = field(default=2, metadata={"help": "Vision tower blocks."})
+    vision_num_heads: int = field(default=2, metadata={"help": "Vision attention heads."})
+    vision_intermediate_size: int = field(default=64, metadata={"help": "Vision MLP size."})
+    vocab_size: int = field(
+        default=1024, metadata={"help": "BPE vocabulary trained offline (before special and added tokens)."}
+    )
+    max_position_embeddings: int = field(default=32768, metadata={"help": "Text context length."})
 
 
 def _mrope_section(head_dim: int) -> list[int]:

@@ -1,0 +1,107 @@
+"""Every subcommand parses its settings the same way: documented dataclasses, ``--config file.yaml``, flags.
+
+``parse_command`` builds TRL's ``TrlParser`` (an ``HfArgumentParser``: one flag per dataclass field, its
+``help`` from the field's metadata, ``--config`` YAML values as defaults that flags override) and turns every
+way a user can get the settings wrong - an unknown flag or YAML key, a bad value, a missing or malformed YAML
+file, a dataclass check - into one :class:`UsageError`, which ``video-r1`` prints as one line
+``video-r1 <cmd>: error: ...`` with exit code 2 (no traceback, no 100-line usage dump).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+class UsageError(Exception):
+    """The command line or the ``--config`` file is wrong; the message says what and where."""
+
+
+def _parser_class():
+    from trl import TrlParser
+
+    class CommandParser(TrlParser):
+        """``TrlParser`` whose argparse errors raise :class:`UsageError` instead of printing the usage."""
+
+        def error(self, message: str):  # argparse's hook for bad flags and values
+            raise UsageError(message)
+
+    return CommandParser
+
+
+def build_parser(prog: str, dataclass_types: Sequence[type], description: str | None = None):
+    """The parser of a subcommand (also used to generate ``docs/cli.md``)."""
+    return _parser_class()(list(dataclass_types), prog=prog, description=description)
+
+
+def merge_repeated(argv: Sequence[str], flags: Sequence[str]) -> list[str]:
+    """``--f a --f b`` -> ``--f a b`` for list-valued ``flags`` (argparse would keep only the last one)."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in flags:
+            values = []
+            i += 1
+            while i < len(args) and not args[i].startswith("--"):
+                values.append(args[i])
+                i += 1
+            if arg in seen:
+                insert_at = seen[arg] + 1
+                while insert_at < len(out) and not out[insert_at].startswith("--"):
+                    insert_at += 1
+                out[insert_at:insert_at] = values
+            else:
+                seen[arg] = len(out)
+                out += [arg, *values]
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def parse_command(
+    prog: str,
+    dataclass_types: Sequence[type],
+    argv: Sequence[str],
+    *,
+    description: str | None = None,
+    repeatable: Sequence[str] = (),
+) -> tuple[Any, ...]:
+    """Parse ``argv`` (with an optional ``--config file.yaml``) into one instance per dataclass type."""
+    import yaml
+
+    argv = merge_repeated(argv, repeatable)
+    if "--config" in argv:
+        index = argv.index("--config")
+        if index + 1 >= len(argv) or argv[index + 1].startswith("--"):
+            raise UsageError("--config needs a YAML file path")
+        path = Path(argv[index + 1])
+        if not path.is_file():
+            raise UsageError(f"--config {path}: no such file")
+    parser = build_parser(prog, dataclass_types, description)
+    try:
+        return tuple(parser.parse_args_and_config(argv))
+    except UsageError:
+        raise
+    except yaml.YAMLError as err:
+        raise UsageError(f"--config: the YAML file does not parse: {' '.join(str(err).split())}") from None
+    except (ValueError, TypeError) as err:
+        raise UsageError(_explain(str(err))) from None
+
+
+def _explain(message: str) -> str:
+    """HfArgumentParser / TrlParser messages in the user's terms."""
+    unknown_yaml = re.match(r"Unknown arguments from config file: \[(.*)\]", message)
+    if unknown_yaml:
+        keys = re.findall(r"'--([^']+)'", unknown_yaml.group(1))
+        return f"unknown setting(s) in the --config file: {', '.join(keys)} (see --help for the valid names)"
+    unused = re.match(r"Some specified arguments are not used by the HfArgumentParser: \[(.*)\]", message)
+    if unused:
+        flags = [f for f in re.findall(r"'([^']+)'", unused.group(1)) if f.startswith("-")]
+        return f"unknown flag(s): {', '.join(flags) or unused.group(1)} (see --help)"
+    return " ".join(message.split())
