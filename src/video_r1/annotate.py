@@ -1,6 +1,6 @@
 """Chain-of-thought annotation: turn a Video-R1-format file into a COT-165k-style SFT file.
 
-The original (``generate_cot_vllm.py``, behaviour notes section 6) asked Qwen2.5-VL-72B-Instruct each
+The original (``generate_cot_vllm.py``, docs/original-behaviour.md §6) asked Qwen2.5-VL-72B-Instruct each
 question with the evaluation wording of the prompt (no system prompt), sampled one completion
 (temperature 1.0, top_p 0.95, 512 tokens), scored it with the RL accuracy reward against the record's
 solution, and kept a record when ``reward > 0.6``, storing the completion's ``<think>...</think>`` block

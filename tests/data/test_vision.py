@@ -1,6 +1,6 @@
 """Vision presets, frame sampling/sizing, backends and processor inputs (video_r1.data.vision).
 
-Expected numbers are worked out by hand from the original's rules (behaviour notes, section 7):
+Expected numbers are worked out by hand from the original's rules (docs/original-behaviour.md §7):
 n = clamp(duration * 2, 4, min(max_frames, total)) floored to even, indices = round(linspace(0, total-1, n)),
 sample_fps = n / total * fps, frame size = smart_resize(h, w, 28, VIDEO_MIN_PIXELS, cap) with
 cap = max(min(VIDEO_MAX_PIXELS, total_budget / n * 2), int(VIDEO_MIN_PIXELS * 1.05)).

@@ -1,5 +1,5 @@
 """accuracy_reward: per-type tables, the documented fixes, batches, and a differential test against an
-independent re-implementation of the original's scoring (written from the behaviour notes)."""
+independent re-implementation of the original's scoring (written from docs/original-behaviour.md §3)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from video_r1.rewards.accuracy import (
 )
 
 # ----------------------------------------------------------------------------------------------------------
-# Oracle: the original's accuracy rule as described in video-r1-behavior.md section 3 (own code, kept naive:
+# Oracle: the original's accuracy rule as described in docs/original-behaviour.md §3 (own code, kept naive:
 # hand-written DP word edit distance, stock RougeScorer, Python min/max, broad except).
 
 

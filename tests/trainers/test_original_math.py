@@ -4,7 +4,7 @@ Each GRPO recipe (HF rollouts; vLLM rollouts through TRL's colocate code with th
 and the SFT recipe is parsed with the CLI's own parser; only what a CPU and the tiny model need is
 overridden (model, data, sizes, dtype, gradient clipping off so the raw gradient can be compared). One
 training micro-step then runs through the trainer's real code (TRL's loss), and its loss value and gradient
-are compared with an independent implementation of the original's loss (behaviour notes, section 11):
+are compared with an independent implementation of the original's loss (docs/original-behaviour.md §11):
 
     RL:  per token -(exp(logp - logp.detach()) * A - beta * k3),  k3 = exp(d) - d - 1,
          d = clamp(ref_logp - logp, -10, 10); mean over each completion's tokens, then over completions;

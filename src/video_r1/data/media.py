@@ -2,7 +2,7 @@
 
 The original trainer wrapped media loading in a bare ``except`` and silently swapped in a hard-coded
 image or video while keeping the sample's question and solution, so rewards were computed against the
-wrong visual (behaviour notes, section 1 step 2). Here a file that cannot be used raises
+wrong visual (docs/original-behaviour.md §1.2). Here a file that cannot be used raises
 :class:`MediaError`, which names the record (``problem_id``) and the file (``path``); with
 ``on_bad_media="skip"`` the sample is dropped instead - the loader returns ``None``, a counter is
 incremented and one JSON line is appended to ``<output_dir>/skipped_media.jsonl``. Another sample's

@@ -1,6 +1,6 @@
 """Reading and validating Video-R1 record files (JSON array or JSON Lines), with file:line in every error.
 
-Record schema (docs/original-behaviour.md, records and rewards):
+Record schema (docs/original-behaviour.md §3):
 
 =================  ==========================================================================
 ``problem_id``     int in the released files; str is accepted too (see "problem_id type" in

@@ -2,7 +2,7 @@
 
 The original hands ``Dataset.from_json`` the raw file and finds bad records only when a training step
 touches them; a record whose media cannot be read is then silently replaced by a hard-coded sample while
-its question and answer stay (reference notes, sections 1 and 10). Here every record is checked when the
+its question and answer stay (docs/original-behaviour.md §1.2). Here every record is checked when the
 file is loaded, and the first bad one raises :class:`RecordError` naming the record's ``problem_id``, the
 field, the file and the line where the record starts, so the error can be fixed in an editor directly.
 

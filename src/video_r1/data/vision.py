@@ -1,7 +1,7 @@
 """Vision presets and media loading that reproduce Video-R1's frame/pixel settings without editing a library.
 
 Video-R1 set its frame count and resolution by editing constants inside a vendored copy of
-qwen-vl-utils 0.0.10 (behaviour notes, section 7): ``FPS_MAX_FRAMES=16``,
+qwen-vl-utils 0.0.10 (docs/original-behaviour.md §7): ``FPS_MAX_FRAMES=16``,
 ``VIDEO_MIN_PIXELS = VIDEO_MAX_PIXELS = 128*28*28`` for training, ``VIDEO_MAX_PIXELS=256*28*28`` and
 16/32/64 frames for evaluation, and image ``MAX_PIXELS=256*28*28``. Those edits only took effect if the
 vendored copy was installed editable, which tripped up users (issues #11, #106). Here the same numbers

@@ -160,7 +160,7 @@ class PublishedRow:
     source: str
 
 
-#: Published Video-R1-7B results (reference notes, section 9). VSI = (acc + MRA) / 2, VideoMME without
+#: Published Video-R1-7B results (docs/original-behaviour.md §9). VSI = (acc + MRA) / 2, VideoMME without
 #: subtitles, MMVU = multiple-choice subset. ``frames`` is None for rows that are not a plain frame setting.
 PUBLISHED: tuple[PublishedRow, ...] = (
     PublishedRow(

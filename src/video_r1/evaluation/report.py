@@ -108,7 +108,7 @@ def _headline_table(results: Mapping[str, Any], compare: str | None) -> list[str
     if compare == "original":
         if published_used:
             lines.append("")
-            lines.append("Published rows (reference notes, section 9):")
+            lines.append("Published rows (docs/original-behaviour.md §9):")
             for row in published_used:
                 lines.append(f"- {row.label}: {row.source}")
         missing = [frames for frames in frames_list if published_for_frames(frames) is None]

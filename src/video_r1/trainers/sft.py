@@ -23,7 +23,7 @@ Loss masking (``loss_masking``), decided from token ids only (works with left or
     The original's labels: ``input_ids`` with the pad id and the ``<|image_pad|>`` id replaced by -100, and
     nothing else. For Qwen2.5-VL this trains on the system prompt, the question, ``<|vision_start|>`` /
     ``<|vision_end|>`` and every ``<|video_pad|>`` placeholder (~1k per training video) - the original's
-    ``Qwen2VLProcessor`` check did not match Qwen2.5-VL's processor class (behaviour notes, section 4,
+    ``Qwen2VLProcessor`` check did not match Qwen2.5-VL's processor class (docs/original-behaviour.md §4
     and Video-R1 issue #40). Kept so that users can compare numbers with the released SFT checkpoint.
 """
 

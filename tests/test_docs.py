@@ -1,0 +1,31 @@
+"""The documentation the code points at exists and says what is cited."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BEHAVIOUR = ROOT / "docs" / "original-behaviour.md"
+
+
+def test_every_citation_of_the_original_behaviour_names_an_existing_section():
+    sections = set(re.findall(r"^## §(\d+)\b", BEHAVIOUR.read_text(encoding="utf-8"), flags=re.M))
+    assert {"1", "3", "7", "9", "11"} <= sections
+    cited = []
+    for path in [*ROOT.joinpath("src").rglob("*.py"), *ROOT.joinpath("tests").rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        cited += [(path, m) for m in re.findall(r"original-behaviour\.md §(\d+)", text)]
+        stale = "behaviour" + " notes"  # the old citation of notes kept outside the repository
+        assert stale not in text, f"{path} cites notes that are not in the repository"
+    assert cited, "no code cites docs/original-behaviour.md"
+    missing = [f"{path.relative_to(ROOT)}: §{n}" for path, n in cited if n not in sections]
+    assert not missing, f"citations of sections that do not exist: {missing}"
+
+
+def test_paper_to_code_paths_exist():
+    table = (ROOT / "docs" / "paper-to-code.md").read_text(encoding="utf-8")
+    paths = set(re.findall(r"`((?:src|configs|scripts)/[\w./-]+?\.(?:py|yaml|sh))(?:::|`)", table))
+    assert len(paths) > 10
+    missing = sorted(p for p in paths if not (ROOT / p).is_file())
+    assert not missing, f"docs/paper-to-code.md names files that do not exist: {missing}"
