@@ -58,3 +58,37 @@ def stock_mrope(monkeypatch):
     cls = modeling_qwen2_5_vl.Qwen2_5_VLModel
     monkeypatch.setattr(cls, "get_rope_index", cls.transformers_get_rope_index)
     return cls
+
+
+@pytest.fixture
+def tgrpo_config(tmp_path):
+    """Factory of a small CPU ``TGRPOConfig`` for the tiny model: ``tgrpo_config(max_steps=2, ...)``.
+
+    Defaults: 4 completions per device (2 prompts x 2), 1 shuffled completion per video group, 6 new tokens,
+    one step, fp32 on CPU, no saving, output in the test's ``tmp_path / "out"``.
+    """
+    from video_r1.trainers import TGRPOConfig
+
+    def make(**overrides):
+        values = dict(
+            output_dir=str(tmp_path / "out"),
+            per_device_train_batch_size=4,
+            num_generations=2,
+            shuffled_num_generations=1,
+            max_completion_length=6,
+            max_steps=1,
+            learning_rate=1e-2,
+            logging_steps=1,
+            report_to="none",
+            save_strategy="no",
+            vision_preset="tiny",
+            use_cpu=True,
+            bf16=False,
+            gradient_checkpointing=False,
+            seed=0,
+            dataloader_num_workers=0,
+        )
+        values.update(overrides)
+        return TGRPOConfig(**values)
+
+    return make

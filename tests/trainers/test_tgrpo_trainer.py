@@ -10,35 +10,12 @@ import torch
 from video_r1.data.records import load_records
 from video_r1.rewards import accuracy_reward, format_reward, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import completion_text
-from video_r1.trainers import TGRPOConfig, TGRPOTrainer
+from video_r1.trainers import TGRPOTrainer
 
 
 def varied_reward(completions, **kwargs):
     """A reward with spread inside every group, so that advantages (and gradients) are non-zero."""
     return [len(completion_text(c)) / 10.0 for c in completions]
-
-
-def _config(tmp_path, **overrides):
-    values = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=4,
-        num_generations=2,
-        shuffled_num_generations=1,
-        max_completion_length=6,
-        max_steps=1,
-        learning_rate=1e-2,
-        logging_steps=1,
-        report_to="none",
-        save_strategy="no",
-        vision_preset="tiny",
-        use_cpu=True,
-        bf16=False,
-        gradient_checkpointing=False,
-        seed=0,
-        dataloader_num_workers=0,
-    )
-    values.update(overrides)
-    return TGRPOConfig(**values)
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +54,10 @@ def _record_generate(trainer):
     return calls
 
 
-def test_step_on_mixed_image_video_batch_changes_parameters(tiny_checkpoint, mixed_pair, tmp_path):
-    trainer = _trainer(tiny_checkpoint, mixed_pair, _config(tmp_path))
+def test_step_on_mixed_image_video_batch_changes_parameters(
+    tiny_checkpoint, mixed_pair, tmp_path, tgrpo_config
+):
+    trainer = _trainer(tiny_checkpoint, mixed_pair, tgrpo_config())
     calls = _record_generate(trainer)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.train()
@@ -95,10 +74,12 @@ def test_step_on_mixed_image_video_batch_changes_parameters(tiny_checkpoint, mix
 
 
 @pytest.mark.parametrize("unit", ["frame", "temporal_patch"])
-def test_shuffled_rollout_sees_same_text_and_permuted_frames(tiny_checkpoint, records, tmp_path, unit):
+def test_shuffled_rollout_sees_same_text_and_permuted_frames(
+    tiny_checkpoint, records, tmp_path, unit, tgrpo_config
+):
     dataset = records.select(range(6))
     trainer = _trainer(
-        tiny_checkpoint, dataset, _config(tmp_path, shuffle_unit=unit, per_device_train_batch_size=12)
+        tiny_checkpoint, dataset, tgrpo_config(shuffle_unit=unit, per_device_train_batch_size=12)
     )
     trainer.train()
     videos = {pid for pid, t in zip(records["problem_id"], records["data_type"], strict=True) if t == "video"}
@@ -113,8 +94,8 @@ def test_shuffled_rollout_sees_same_text_and_permuted_frames(tiny_checkpoint, re
             assert all(perm[i + 1] == perm[i] + 1 and perm[i] % 2 == 0 for i in range(0, len(perm), 2))
 
 
-def test_temporal_false_is_plain_grpo(tiny_checkpoint, mixed_pair, tmp_path):
-    trainer = _trainer(tiny_checkpoint, mixed_pair, _config(tmp_path, temporal=False))
+def test_temporal_false_is_plain_grpo(tiny_checkpoint, mixed_pair, tmp_path, tgrpo_config):
+    trainer = _trainer(tiny_checkpoint, mixed_pair, tgrpo_config(temporal=False))
     calls = _record_generate(trainer)
     trainer.train()
     assert [c["rows"] for c in calls] == [4]
@@ -123,9 +104,11 @@ def test_temporal_false_is_plain_grpo(tiny_checkpoint, mixed_pair, tmp_path):
     assert "temporal/bonus_rate" not in trainer.state.log_history[0]
 
 
-def test_rewards_before_advantages_apply_bonuses_per_group(tiny_checkpoint, mixed_pair, tmp_path):
+def test_rewards_before_advantages_apply_bonuses_per_group(
+    tiny_checkpoint, mixed_pair, tmp_path, tgrpo_config
+):
     """Hand-built completions through _calculate_rewards: columns equal the rewards package's functions."""
-    args = _config(tmp_path, num_generations=4, shuffled_num_generations=2, len_min=3, len_max=5)
+    args = tgrpo_config(num_generations=4, shuffled_num_generations=2, len_min=3, len_max=5)
     trainer = _trainer(tiny_checkpoint, mixed_pair, args, reward_funcs=[accuracy_reward, format_reward])
     trainer.model.train()
     tok = trainer.processing_class.tokenizer
@@ -179,10 +162,8 @@ def test_rewards_before_advantages_apply_bonuses_per_group(tiny_checkpoint, mixe
     assert log["temporal/shuffled_accuracy"][-1] == pytest.approx(0.5)
 
 
-def test_temporal_bonus_withheld_when_shuffled_does_as_well(tiny_checkpoint, mixed_pair, tmp_path):
-    args = _config(
-        tmp_path, num_generations=2, shuffled_num_generations=2, temporal_mu=1.0, len_control=False
-    )
+def test_temporal_bonus_withheld_when_shuffled_does_as_well(tiny_checkpoint, mixed_pair, tgrpo_config):
+    args = tgrpo_config(num_generations=2, shuffled_num_generations=2, temporal_mu=1.0, len_control=False)
     trainer = _trainer(tiny_checkpoint, mixed_pair, args, reward_funcs=[accuracy_reward])
     trainer.model.train()
     tok = trainer.processing_class.tokenizer
@@ -204,29 +185,33 @@ def test_temporal_bonus_withheld_when_shuffled_does_as_well(tiny_checkpoint, mix
     assert trainer._metrics["train"]["temporal/bonus_rate"][-1] == 0.0
 
 
-def test_config_validation(tmp_path):
+def test_config_validation(tmp_path, tgrpo_config):
     with pytest.raises(ValueError, match="shuffle_unit"):
-        _config(tmp_path, shuffle_unit="clip")
+        tgrpo_config(shuffle_unit="clip")
     with pytest.raises(ValueError, match="accuracy"):
-        _config(tmp_path, reward_funcs=["format"])
-    default = _config(
-        tmp_path, num_generations=8, per_device_train_batch_size=8, shuffled_num_generations=None
-    )
+        tgrpo_config(reward_funcs=["format"])
+    default = tgrpo_config(num_generations=8, per_device_train_batch_size=8, shuffled_num_generations=None)
     assert default.shuffled_num_generations == 4
     with pytest.raises(ValueError, match="shuffled_num_generations"):
-        _config(tmp_path, num_generations=2, shuffled_num_generations=3)
+        tgrpo_config(num_generations=2, shuffled_num_generations=3)
 
 
-def test_resume_continues_where_it_stopped(tiny_checkpoint, records, tmp_path):
+def test_resume_continues_where_it_stopped(tiny_checkpoint, records, tmp_path, tgrpo_config):
     dataset = records.select(range(8))
     full = _trainer(
-        tiny_checkpoint, dataset, _config(tmp_path / "full", max_steps=3, save_strategy="steps", save_steps=1)
+        tiny_checkpoint,
+        dataset,
+        tgrpo_config(
+            output_dir=str(tmp_path / "full" / "out"), max_steps=3, save_strategy="steps", save_steps=1
+        ),
     )
     full.train()
     full_losses = {h["step"]: h["loss"] for h in full.state.log_history if "loss" in h}
     assert len(set(full_losses.values())) > 1  # the losses differ from step to step
 
-    resumed = _trainer(tiny_checkpoint, dataset, _config(tmp_path / "resumed", max_steps=3))
+    resumed = _trainer(
+        tiny_checkpoint, dataset, tgrpo_config(output_dir=str(tmp_path / "resumed" / "out"), max_steps=3)
+    )
     resumed.train(resume_from_checkpoint=str(tmp_path / "full" / "out" / "checkpoint-1"))
     resumed_losses = {h["step"]: h["loss"] for h in resumed.state.log_history if "loss" in h}
     # step 1 comes from the checkpoint's trainer_state.json; steps 2 and 3 were trained after resuming
@@ -238,8 +223,8 @@ def test_resume_continues_where_it_stopped(tiny_checkpoint, records, tmp_path):
     assert all(torch.allclose(p, full_params[n], atol=1e-6) for n, p in resumed.model.named_parameters())
 
 
-def test_config_object_is_not_mutated_by_the_trainer(tiny_checkpoint, mixed_pair, tmp_path):
-    args = _config(tmp_path, reward_weights=[1.0, 0.5])
+def test_config_object_is_not_mutated_by_the_trainer(tiny_checkpoint, mixed_pair, tmp_path, tgrpo_config):
+    args = tgrpo_config(reward_weights=[1.0, 0.5])
     funcs = [accuracy_reward, format_reward]
     for _ in range(2):
         trainer = _trainer(tiny_checkpoint, mixed_pair, args, reward_funcs=funcs)
@@ -249,15 +234,17 @@ def test_config_object_is_not_mutated_by_the_trainer(tiny_checkpoint, mixed_pair
     assert args.generation_kwargs is None
 
 
-def test_prompt_longer_than_max_prompt_length_names_the_record(tiny_checkpoint, mixed_pair, tmp_path):
-    trainer = _trainer(tiny_checkpoint, mixed_pair, _config(tmp_path, max_prompt_length=20))
+def test_prompt_longer_than_max_prompt_length_names_the_record(
+    tiny_checkpoint, mixed_pair, tmp_path, tgrpo_config
+):
+    trainer = _trainer(tiny_checkpoint, mixed_pair, tgrpo_config(max_prompt_length=20))
     problem_id = mixed_pair[0]["problem_id"]
     with pytest.raises(ValueError, match=rf"problem_id={problem_id} .*max_prompt_length=20"):
         trainer.train()
 
 
 def test_each_video_decoded_once_per_step_shuffled_copy_included(
-    tiny_checkpoint, mixed_pair, tmp_path, monkeypatch
+    tiny_checkpoint, mixed_pair, tmp_path, monkeypatch, tgrpo_config
 ):
     from video_r1.data import vision
 
@@ -269,7 +256,7 @@ def test_each_video_decoded_once_per_step_shuffled_copy_included(
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(vision, "load_video", load_video)
-    trainer = _trainer(tiny_checkpoint, mixed_pair, _config(tmp_path, max_steps=2))
+    trainer = _trainer(tiny_checkpoint, mixed_pair, tgrpo_config(max_steps=2))
     trainer.train()
     assert trainer.last_shuffle  # the shuffled rollout happened (from the already decoded frames)
     # 2 steps x 1 video prompt (repeated G times in the batch): one decode per step, none for the shuffled copy

@@ -7,31 +7,19 @@ import torch
 
 from video_r1.data.records import load_records
 from video_r1.rewards import accuracy_reward, format_reward
-from video_r1.trainers import TGRPOConfig, TGRPOTrainer
+from video_r1.trainers import TGRPOTrainer
 
 G = 4  # completions per prompt
 
 
-def _trainer(tiny_checkpoint, dataset, tmp_path, **overrides):
-    values = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=2 * G,
-        num_generations=G,
-        max_completion_length=5,
-        max_steps=1,
-        report_to="none",
-        save_strategy="no",
-        vision_preset="tiny",
-        use_cpu=True,
-        bf16=False,  # fp32 end to end: the comparison is about the arithmetic, not autocast rounding
-        gradient_checkpointing=False,
-        seed=0,
-    )
-    values.update(overrides)
+def _trainer(tiny_checkpoint, dataset, tgrpo_config, **overrides):
+    # fp32 end to end (the fixture's default): the comparison is about the arithmetic, not autocast rounding
+    values = dict(per_device_train_batch_size=2 * G, num_generations=G, shuffled_num_generations=None)
+    values.update(max_completion_length=5, learning_rate=1e-6, **overrides)
     return TGRPOTrainer(
         model=str(tiny_checkpoint),
         reward_funcs=[accuracy_reward, format_reward],
-        args=TGRPOConfig(**values),
+        args=tgrpo_config(**values),
         train_dataset=dataset,
     )
 
@@ -79,8 +67,8 @@ def _logps_and_grads(trainer, batch, reuse: bool):
     return logps.detach(), grads, sum(encoded)
 
 
-def test_reuse_matches_repeat_everything(tiny_checkpoint, mixed_pair, tmp_path):
-    trainer = _trainer(tiny_checkpoint, mixed_pair, tmp_path)
+def test_reuse_matches_repeat_everything(tiny_checkpoint, mixed_pair, tmp_path, tgrpo_config):
+    trainer = _trainer(tiny_checkpoint, mixed_pair, tgrpo_config)
     batch = _batch(trainer)
     shared, shared_grads, shared_media = _logps_and_grads(trainer, batch, reuse=True)
     repeated, repeated_grads, repeated_media = _logps_and_grads(trainer, batch, reuse=False)
@@ -95,8 +83,8 @@ def test_reuse_matches_repeat_everything(tiny_checkpoint, mixed_pair, tmp_path):
     assert repeated_media == 2 * G
 
 
-def test_frozen_vision_tower_gets_no_gradient(tiny_checkpoint, mixed_pair, tmp_path):
-    trainer = _trainer(tiny_checkpoint, mixed_pair, tmp_path, freeze_vision_tower=True)
+def test_frozen_vision_tower_gets_no_gradient(tiny_checkpoint, mixed_pair, tmp_path, tgrpo_config):
+    trainer = _trainer(tiny_checkpoint, mixed_pair, tgrpo_config, freeze_vision_tower=True)
     batch = _batch(trainer)
     shared, grads, _ = _logps_and_grads(trainer, batch, reuse=True)
     repeated, _, _ = _logps_and_grads(trainer, batch, reuse=False)
@@ -106,9 +94,9 @@ def test_frozen_vision_tower_gets_no_gradient(tiny_checkpoint, mixed_pair, tmp_p
 
 
 def test_generation_prefill_encodes_each_media_once_with_identical_greedy_output(
-    tiny_checkpoint, mixed_pair, tmp_path
+    tiny_checkpoint, mixed_pair, tmp_path, tgrpo_config
 ):
-    trainer = _trainer(tiny_checkpoint, mixed_pair, tmp_path, shuffled_num_generations=2)
+    trainer = _trainer(tiny_checkpoint, mixed_pair, tgrpo_config, shuffled_num_generations=2)
     trainer.generation_config.do_sample = False  # greedy: both paths must produce the same tokens
     trainer.model.train()  # the rollout builds shuffled copies in train mode
     rows = [trainer.train_dataset[0]] * G + [trainer.train_dataset[1]] * G
