@@ -215,3 +215,46 @@ def test_bad_arguments():
         SamplingConfig(top_p=0)
     with pytest.raises(ValueError, match="unknown backend"):
         load_backend("onnx", "x", preset="tiny", sampling=SamplingConfig())
+
+
+def test_a_prompt_over_the_length_limit_is_that_samples_error(backend, records, monkeypatch):
+    """A 2 MB question used to run for minutes; now it is a per-sample error and its neighbours generate."""
+    import time
+
+    from video_r1.models.qwen2_5_vl import vision_token_count
+
+    huge = dict(records[0], problem="why? " * 400_000, problem_id="huge")
+    requests = [
+        GenerationRequest("ok", records[1]),
+        GenerationRequest("huge", huge),
+        GenerationRequest("ok2", records[2]),
+    ]
+    monkeypatch.setattr(backend, "max_prompt_length", 4096)
+    start = time.perf_counter()
+    results = backend.generate(requests)
+    assert time.perf_counter() - start < 120
+    by_key = {r.key: r for r in results}
+    assert by_key["ok"].error is None and by_key["ok2"].error is None
+    error = by_key["huge"].error
+    assert error.startswith("PromptTooLong: problem_id=huge") and "max_prompt_length=4096" in error
+    # the count is text + vision tokens: a limit just below a normal prompt's length catches it too
+    sample = backend._prepare_batch([GenerationRequest("x", records[1])])[0]
+    tokens = len(backend.processor.tokenizer(sample.text, add_special_tokens=False).input_ids) - 1
+    exact = tokens + vision_token_count(sample.media)
+    monkeypatch.setattr(backend, "max_prompt_length", exact)
+    assert backend._check_length(sample) is sample
+    monkeypatch.setattr(backend, "max_prompt_length", exact - 1)
+    assert backend._check_length(sample).error.startswith("PromptTooLong")
+
+
+def test_vision_token_count_matches_the_processor(backend, records):
+    from video_r1.data.collate import build_processor_inputs
+    from video_r1.models.qwen2_5_vl import vision_token_count
+
+    for record in records[:2]:
+        sample = backend._prepare_batch([GenerationRequest("k", record)])[0]
+        ids = build_processor_inputs(backend.processor, [sample.text], [sample.media])["input_ids"][0]
+        pad = "<|video_pad|>" if sample.media["type"] == "video" else "<|image_pad|>"
+        assert list(ids).count(backend.processor.tokenizer.convert_tokens_to_ids(pad)) == vision_token_count(
+            sample.media
+        )

@@ -79,6 +79,13 @@ class GenerationArguments:
         default=None, metadata={"help": "vllm backend: GPUs per model (default: every visible GPU)."}
     )
     max_model_len: int = field(default=16384, metadata={"help": "vllm backend: context length in tokens."})
+    max_prompt_length: int | None = field(
+        default=None,
+        metadata={
+            "help": "Longest prompt (text + vision tokens) a sample may have; a longer one becomes that sample's "
+            "error instead of stalling the run (default: max_model_len - max_new_tokens, what vLLM can take)."
+        },
+    )
     gpu_memory_utilization: float = field(
         default=0.8, metadata={"help": "vllm backend: fraction of GPU memory the engine may use, in (0, 1]."}
     )
@@ -110,6 +117,10 @@ class GenerationArguments:
             ),
             (self.max_model_len >= 1, f"max_model_len must be >= 1, got {self.max_model_len}"),
             (
+                self.max_prompt_length is None or self.max_prompt_length >= 1,
+                f"max_prompt_length must be >= 1, got {self.max_prompt_length}",
+            ),
+            (
                 0 < self.gpu_memory_utilization <= 1,
                 f"gpu_memory_utilization must be in (0, 1], got {self.gpu_memory_utilization}",
             ),
@@ -136,7 +147,7 @@ class GenerationArguments:
                 "gpu_memory_utilization": self.gpu_memory_utilization,
                 **engine_kwargs,
             }
-        return inference.load_backend(
+        backend = inference.load_backend(
             self.backend,
             self.model_name_or_path,
             preset=preset,
@@ -148,3 +159,11 @@ class GenerationArguments:
             video_backend=self.video_backend,
             **engine_kwargs,
         )
+        backend.max_prompt_length = self.prompt_limit()
+        return backend
+
+    def prompt_limit(self) -> int:
+        """``max_prompt_length``, or what fits beside ``max_new_tokens`` in ``max_model_len``."""
+        if self.max_prompt_length is not None:
+            return self.max_prompt_length
+        return max(1, self.max_model_len - self.max_new_tokens)

@@ -40,7 +40,12 @@ from typing import Any
 from video_r1.data.collate import build_processor_inputs, media_to_dict
 from video_r1.data.media import load_media_for_record
 from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
-from video_r1.models.qwen2_5_vl import install_released_mrope, load_model, vision_placeholder_ids
+from video_r1.models.qwen2_5_vl import (
+    install_released_mrope,
+    load_model,
+    vision_placeholder_ids,
+    vision_token_count,
+)
 from video_r1.prompts import build_conversation
 from video_r1.vllm.requests import vllm_request
 
@@ -200,6 +205,7 @@ class _Backend:
         temporal_rope: str = "sampled_fps",
         video_backend: str = "decord",
         decode_workers: int = 1,
+        max_prompt_length: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -213,6 +219,7 @@ class _Backend:
         self.batch_size = batch_size
         self.temporal_rope = temporal_rope
         self.video_backend = video_backend
+        self.max_prompt_length = max_prompt_length
         self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
             max_workers=max(1, decode_workers), thread_name_prefix="video-r1-decode"
         )
@@ -233,6 +240,7 @@ class _Backend:
         return [prepare_sample(r, self.processor, self.preset, self.video_backend) for r in requests]
 
     def _run_batch(self, prepared: Sequence[PreparedSample | GenerationResult]) -> list[GenerationResult]:
+        prepared = [self._check_length(p) if isinstance(p, PreparedSample) else p for p in prepared]
         results: list[GenerationResult | None] = [
             p if isinstance(p, GenerationResult) else None for p in prepared
         ]
@@ -269,6 +277,25 @@ class _Backend:
                         key=sample.key, output=text, num_tokens=num_tokens, sample_fps=sample.sample_fps
                     )
         return [r for r in results if r is not None]
+
+    def _check_length(self, sample: PreparedSample) -> PreparedSample | GenerationResult:
+        """A prompt (text + vision tokens) over ``max_prompt_length`` is the sample's error, not a run-long stall."""
+        if self.max_prompt_length is None:
+            return sample
+        tokenizer = getattr(self.processor, "tokenizer", self.processor)  # main thread: no tokenizer race
+        length = (
+            len(tokenizer(sample.text, add_special_tokens=False).input_ids)
+            - 1
+            + vision_token_count(sample.media)
+        )
+        if length <= self.max_prompt_length:
+            return sample
+        error = (
+            f"PromptTooLong: problem_id={sample.info.get('problem_id')} ({sample.info.get('path')}): the prompt has "
+            f"{length} tokens (text + vision), more than max_prompt_length={self.max_prompt_length}"
+        )
+        logger.warning("sample %s: %s", sample.key, error)
+        return GenerationResult(key=sample.key, output=None, error=error, sample_fps=sample.sample_fps)
 
     def iter_generate(
         self, requests: Sequence[GenerationRequest], progress: bool | str = True

@@ -238,3 +238,33 @@ def test_relative_path_without_media_path_is_refused(tmp_path, monkeypatch):
         record_media_path({"problem_id": 9, "path": "./v.mp4", "media_path": "/data/v.mp4"}) == "/data/v.mp4"
     )
     assert record_media_path({"problem_id": 9, "path": "/abs/v.mp4"}) == "/abs/v.mp4"
+
+
+def test_an_image_qwen_vl_utils_cannot_resize_is_a_media_error_under_both_policies(tmp_path):
+    """A 6000x20 image (aspect ratio 300 > 200) made qwen-vl-utils raise a bare ValueError naming no record."""
+    from PIL import Image
+
+    from video_r1.data.media import BadMediaPolicy, MediaError, load_media_for_record
+
+    path = tmp_path / "strip.png"
+    Image.new("RGB", (6000, 20), (200, 10, 10)).save(path)
+    record = {"problem_id": 42, "data_type": "image", "media_path": str(path)}
+    with pytest.raises(MediaError) as caught:
+        load_media_for_record(record, "train", "error")
+    message = str(caught.value)
+    assert "problem_id=42" in message and str(path) in message and "aspect ratio" in message
+    policy = BadMediaPolicy("skip", output_dir=tmp_path / "out")
+    assert load_media_for_record(record, "train", policy) is None
+    assert policy.count_logged() == 1
+
+
+def test_a_video_qwen_vl_utils_cannot_resize_is_a_media_error(tmp_path):
+    import numpy as np
+
+    from video_r1.data.media import MediaError, load_media_for_record
+    from video_r1.data.synthetic import encode_video
+
+    path = encode_video(np.zeros((8, 8, 1800, 3), dtype=np.uint8), tmp_path / "strip.mp4", fps=2.0)
+    record = {"problem_id": 7, "data_type": "video", "media_path": str(path)}
+    with pytest.raises(MediaError, match=r"problem_id=7.*cannot resize 1800x8 frames.*aspect ratio"):
+        load_media_for_record(record, "train", "error")

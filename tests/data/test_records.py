@@ -112,6 +112,16 @@ BAD_RECORDS = {
     "multiple choice with null options": (make_record(303, options=None), "options", "non-empty options"),
     "solution without answer tags": (make_record(303, solution="B"), "solution", "<answer>"),
     "solution with tags reversed": (make_record(303, solution="</answer>B<answer>"), "solution", "<answer>"),
+    "solution with an empty answer": (
+        make_record(303, solution="<answer></answer>"),
+        "solution",
+        "empty answer",
+    ),
+    "solution with a blank answer": (
+        make_record(303, solution="<answer>  </answer>"),
+        "solution",
+        "empty answer",
+    ),
     "empty path": (make_record(303, path=""), "path", "empty"),
     "process of wrong type": (make_record(303, process=["<think>x</think>"]), "process", "wrong type"),
 }

@@ -261,3 +261,18 @@ def test_each_video_decoded_once_per_step_shuffled_copy_included(
     assert trainer.last_shuffle  # the shuffled rollout happened (from the already decoded frames)
     # 2 steps x 1 video prompt (repeated G times in the batch): one decode per step, none for the shuffled copy
     assert decoded == [mixed_pair[0]["media_path"]] * 2
+
+
+def test_a_skipped_record_is_counted_once_not_once_per_completion(tiny_checkpoint, records, tgrpo_config):
+    """data/skipped_media counts records: one bad record behind a prompt with G=4 completions counts 1."""
+    videos = [i for i, t in enumerate(records["data_type"]) if t == "video"]
+    dataset = records.select(videos[:2]).map(
+        lambda r, i: {"media_path": "/nonexistent/clip.mp4"} if i == 0 else {}, with_indices=True
+    )
+    args = tgrpo_config(
+        on_bad_media="skip", per_device_train_batch_size=4, num_generations=4, shuffle_dataset=False
+    )
+    trainer = _trainer(tiny_checkpoint, dataset, args)
+    trainer.train()
+    assert trainer.state.log_history[0]["data/skipped_media"] == 1.0
+    assert trainer.media_policy.count_logged() >= 1

@@ -272,6 +272,10 @@ def validate_record(
         raise bad("path", "empty media path")
     if not _has_answer_tags(record["solution"]):
         raise bad("solution", f"no <answer>...</answer> tags in {_shorten(record['solution'])!r}")
+    if not _answer_text(record["solution"]):
+        raise bad(
+            "solution", f"empty answer in {_shorten(record['solution'])!r}: no completion could ever match it"
+        )
 
     options = record.get("options")
     if options is None:
@@ -305,6 +309,12 @@ def _has_answer_tags(text: str) -> bool:
     (DOTALL) needs to extract anything; two ``str.find`` calls instead of a regex keep 260k checks cheap."""
     start = text.find("<answer>")
     return start >= 0 and text.find("</answer>", start + len("<answer>")) >= 0
+
+
+def _answer_text(text: str) -> str:
+    """The stripped text between the first ``<answer>`` and the next ``</answer>`` (the reward's extraction)."""
+    start = text.find("<answer>") + len("<answer>")
+    return text[start : text.find("</answer>", start)].strip()
 
 
 def _shorten(text: str, limit: int = 80) -> str:

@@ -441,10 +441,17 @@ def load_video(
         raise MediaError(f"no video backend could read it - {reason}", file_path, None, kind, errors)
 
     source_height, source_width = raw.shape[-2:]
-    height, width = frame_size(chosen, source_height, source_width, len(indices))
-    frames = tv_functional.resize(
-        raw, [height, width], interpolation=InterpolationMode.BICUBIC, antialias=True
-    )
+    try:
+        height, width = frame_size(chosen, source_height, source_width, len(indices))
+        frames = tv_functional.resize(
+            raw, [height, width], interpolation=InterpolationMode.BICUBIC, antialias=True
+        )
+    except Exception as err:  # qwen-vl-utils refuses extreme aspect ratios (ValueError), among others
+        raise MediaError(
+            f"cannot resize {source_width}x{source_height} frames with the {chosen.name} preset: {_short(err)}",
+            file_path,
+            kind="unreadable",
+        ) from err
     metadata = {
         "path": str(file_path),
         "backend": name,
@@ -490,7 +497,14 @@ def load_image(
         raise MediaError(f"cannot decode image: {_short(err)}", file_path, kind=kind) from err
     except Exception as err:
         raise MediaError(f"cannot decode image: {_short(err)}", file_path, kind="unreadable") from err
-    return qvu.fetch_image(chosen.image_item(image), image_patch_size=IMAGE_FACTOR // 2)
+    try:
+        return qvu.fetch_image(chosen.image_item(image), image_patch_size=IMAGE_FACTOR // 2)
+    except Exception as err:  # qwen-vl-utils refuses extreme aspect ratios (ValueError), among others
+        raise MediaError(
+            f"cannot resize the {image.width}x{image.height} image with the {chosen.name} preset: {_short(err)}",
+            file_path,
+            kind="unreadable",
+        ) from err
 
 
 # ----------------------------------------------------------------------------------------------------

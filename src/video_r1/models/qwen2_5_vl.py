@@ -89,6 +89,21 @@ def mm_token_type_ids(input_ids: torch.Tensor, token_ids: dict[str, int]) -> tor
     return types
 
 
+def vision_token_count(
+    media: dict[str, Any], patch: int = 14, merge: int = 2, temporal_patch: int = 2
+) -> int:
+    """Placeholder tokens a decoded media item expands to (``collate.media_to_dict`` form, already sized).
+
+    A video of ``T`` frames at ``H x W`` gives ``T/2 * (H/28) * (W/28)`` tokens, an image ``(H/28) * (W/28)``.
+    """
+    side = patch * merge
+    if media["type"] == "video":
+        frames = media["frames"]
+        return (frames.shape[0] // temporal_patch) * (frames.shape[-2] // side) * (frames.shape[-1] // side)
+    width, height = media["image"].size
+    return (height // side) * (width // side)
+
+
 # ----------------------------------------------------------------------------------------------------
 # Positions
 

@@ -275,11 +275,25 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
             output["vision"] = self._rollout["vision"]
         finally:
             self._rollout = None
-        skipped = sum(len(row.get("skipped_media") or []) for row in inputs)
         mode = "train" if self.model.training else "eval"
-        total = self.accelerator.gather(torch.tensor([skipped], device=self.accelerator.device)).sum().item()
-        self._metrics[mode]["data/skipped_media"].append(float(total))
+        self._metrics[mode]["data/skipped_media"].append(float(self._count_skipped_records(inputs)))
         return output
+
+    def _count_skipped_records(self, inputs) -> int:
+        """Records dropped under ``on_bad_media='skip'`` to fill this batch, each counted once.
+
+        The G rows of a prompt (which may sit on several processes) carry the same ``skipped_media`` list, so
+        the lists are gathered per sample and merged before counting.
+        """
+        from accelerate.utils import gather_object
+
+        local = {
+            row.get(INDEX_COLUMN, i): len(row.get("skipped_media") or []) for i, row in enumerate(inputs)
+        }
+        merged: dict = {}
+        for part in gather_object([local]) if self.accelerator.num_processes > 1 else [local]:
+            merged.update(part)
+        return sum(merged.values())
 
     def _tokenize_prompts(self, prompts: list):
         rollout = self._rollout
