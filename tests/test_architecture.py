@@ -21,7 +21,14 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS = [
-    ("video_r1.models", "video_r1.prompts", "video_r1.rewards", "video_r1.resumable", "video_r1.plotting"),
+    (
+        "video_r1.models",
+        "video_r1.prompts",
+        "video_r1.rewards",
+        "video_r1.resumable",
+        "video_r1.plotting",
+        "video_r1.errors",
+    ),
     ("video_r1.data",),
     ("video_r1.vllm",),
     ("video_r1.trainers", "video_r1.inference", "video_r1.generation"),

@@ -89,6 +89,13 @@ class AnnotateConfig(GenerationArguments):
         default=None,
         metadata={"help": "Folder the records' 'path' values are relative to (default: the file's folder)."},
     )
+    allow_outside_data_root: bool = field(
+        default=False,
+        metadata={
+            "help": "Accept media paths that leave the data root (absolute paths elsewhere, '../' steps, symlinks "
+            "pointing out); by default such a record stops the run with an error naming it."
+        },
+    )
     min_reward: float = field(
         default=0.6,
         metadata={
@@ -249,7 +256,11 @@ def annotate(
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    dataset = load_records(config.dataset_name, data_root=config.data_root)
+    dataset = load_records(
+        config.dataset_name,
+        data_root=config.data_root,
+        allow_outside_data_root=config.allow_outside_data_root,
+    )
     records = [dataset[i] for i in range(len(dataset))]
     all_keys = record_keys(records)  # from the whole file, so --limit never changes a record's key
     keys = all_keys

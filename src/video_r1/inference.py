@@ -41,6 +41,7 @@ from video_r1.data.collate import build_processor_inputs, media_to_dict
 from video_r1.data.media import load_media_for_record
 from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
 from video_r1.models.qwen2_5_vl import (
+    check_model_path,
     install_released_mrope,
     load_model,
     vision_placeholder_ids,
@@ -513,6 +514,7 @@ class VLLMBackend(_Backend):
         processor=None,
         **engine_kwargs: Any,
     ) -> None:
+        check_model_path(model_name_or_path)
         vllm = import_vllm()
         from transformers import AutoProcessor
 

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from video_r1.errors import MissingFileError
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -83,7 +85,7 @@ def find_trainer_state(run: str | Path) -> Path:
     if path.is_file():
         return path
     if not path.is_dir():
-        raise FileNotFoundError(f"{path} does not exist (expected a run directory or a {_TRAINER_STATE})")
+        raise MissingFileError(f"{path} does not exist (expected a run directory or a {_TRAINER_STATE})")
     top = path / _TRAINER_STATE
     checkpoints = sorted(
         (int(m.group(1)), child)
@@ -97,7 +99,7 @@ def find_trainer_state(run: str | Path) -> Path:
         return top
     if newest is not None:
         return newest
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"no {_TRAINER_STATE} in {path} or in a checkpoint-* folder of it "
         "(is this a training output_dir? the Trainer writes it at each save and at the end of training)"
     )

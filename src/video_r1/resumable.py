@@ -19,12 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from video_r1.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["ResultsFile", "ResultsFileError", "atomic_write_json", "atomic_write_text", "is_error_row"]
 
 
-class ResultsFileError(ValueError):
+class ResultsFileError(UserError, ValueError):
     """A results file that cannot be resumed (corrupt line in the middle, missing or duplicate key)."""
 
 

@@ -77,7 +77,12 @@ def test_eval_end_to_end_with_a_broken_sample(tiny_checkpoint, synthetic_data, t
     out = tmp_path / "out"
 
     args = eval_args(
-        tiny_checkpoint, out, root, ("synth", synth), ("broken", broken), extra=["--compare", "original"]
+        tiny_checkpoint,
+        out,
+        root,
+        ("synth", synth),
+        ("broken", broken),
+        extra=["--compare", "original", "--allow_outside_data_root", "true"],  # the broken files lie outside
     )
     code = main(args)
     # 2 of 3 "broken" samples are errors: more than the default --max_error_fraction 0.05.

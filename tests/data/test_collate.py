@@ -90,7 +90,8 @@ def _with_broken_video(synthetic_data, tmp_path):
     broken["path"] = str(tmp_path / "broken.mp4")
     data_file = tmp_path / "train.json"
     data_file.write_text(json.dumps(records))
-    return load_records(data_file, data_root=synthetic_data["root"]), records.index(broken), broken
+    dataset = load_records(data_file, data_root=synthetic_data["root"], allow_outside_data_root=True)
+    return dataset, records.index(broken), broken
 
 
 def test_bad_media_error_policy_names_record_and_file(synthetic_data, tmp_path):

@@ -343,11 +343,40 @@ def test_explicit_data_root_overrides_default(tmp_path, monkeypatch):
     path.parent.mkdir()
     write_jsonl(path, [image_record(2), image_record(3, path="/abs/media/3.png")])
     media = tmp_path / "media"
-    dataset = load_records(path, data_root=media)
+    dataset = load_records(path, data_root=media, allow_outside_data_root=True)
     assert dataset["media_path"] == [str(media / "Math" / "Multimath-300k" / "2.png"), "/abs/media/3.png"]
     # A relative data_root is read relative to the cwd at call time, then stored absolute.
     monkeypatch.chdir(tmp_path)
-    assert load_records(path, data_root="media")["media_path"] == dataset["media_path"]
+    assert (
+        load_records(path, data_root="media", allow_outside_data_root=True)["media_path"]
+        == dataset["media_path"]
+    )
+
+
+@pytest.mark.parametrize("kind", ["parent steps", "absolute elsewhere", "symlink out"])
+def test_media_outside_the_data_root_is_refused_unless_allowed(kind, tmp_path):
+    root = tmp_path / "data"
+    (root / "videos").mkdir(parents=True)
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "x.mp4").write_bytes(b"x")
+    if kind == "parent steps":
+        media = "./videos/../../secret/x.mp4"
+    elif kind == "absolute elsewhere":
+        media = str(outside / "x.mp4")
+    else:
+        (root / "videos" / "linked").symlink_to(outside)
+        media = "./videos/linked/x.mp4"
+    path = root / "train.jsonl"
+    write_jsonl(path, [make_record(1), make_record(2, path=media)])
+    with pytest.raises(RecordError) as caught:
+        load_records(path)
+    assert caught.value.problem_id == 2 and caught.value.field == "path" and caught.value.line is not None
+    assert "outside the data root" in str(caught.value) and "--allow_outside_data_root" in str(caught.value)
+    assert len(load_records(path, allow_outside_data_root=True)) == 2
+    # an absolute path that stays inside the root is fine
+    write_jsonl(path, [make_record(3, path=str(root / "videos" / "y.mp4"))])
+    assert load_records(path)["media_path"] == [str(root / "videos" / "y.mp4")]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -581,3 +610,13 @@ def test_every_record_validated_even_if_filtered_out(tmp_path):
     with pytest.raises(RecordError) as caught:
         load_records(path, data_types=["video"])
     assert (caught.value.problem_id, caught.value.line) == (2, starts[1])
+
+
+def test_a_records_list_wrapped_in_an_object_is_named_as_such(tmp_path):
+    wrapped = tmp_path / "wrapped.json"
+    wrapped.write_text(json.dumps({"version": 1, "data": [make_record(1), make_record(2)]}, indent=2))
+    with pytest.raises(RecordError, match=r"one JSON object whose key 'data' holds 2 records.*JSON array"):
+        load_records(wrapped)
+    one_line = tmp_path / "one.jsonl"
+    one_line.write_text(json.dumps(make_record(5)) + "\n")  # a single JSON Lines record stays valid
+    assert len(load_records(one_line)) == 1

@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-
-class UsageError(Exception):
-    """The command line or the ``--config`` file is wrong; the message says what and where."""
+from video_r1.errors import UsageError  # noqa: E402  (the command line or --config file is wrong)
 
 
 def _parser_class():

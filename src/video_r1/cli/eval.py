@@ -10,7 +10,8 @@ frames and resolution come from the ``eval`` vision preset (256*28*28 px per fra
 Per-sample results are appended to ``{output_dir}/{benchmark}_{frames}f.jsonl``; rerunning the same
 command resumes. Exit codes: 0 = every benchmark scored; 1 = a benchmark failed (every sample, or more
 than ``--max_error_fraction`` of them, are errors; it gets no score and the last line says so) or
-``--check`` / ``--convert_media`` left media missing; 2 = bad configuration or input files. See
+``--check`` / ``--convert_media`` left media missing, or a records file or results file is bad (one line
+naming the file); 2 = bad flags or --config file. See
 evaluation/README.md.
 """
 
@@ -65,6 +66,7 @@ def _run_check(config, decode: bool) -> int:
         frames=max(config.max_frames),
         video_backend=config.video_backend,
         progress=config.progress,
+        allow_outside_root=config.allow_outside_data_root,
     )
     print(format_summary(checks))
     problems = [problem for check in checks for problem in check.problems]
@@ -111,6 +113,7 @@ def _run_convert(config) -> int:
                 eval_dir=config.eval_dir,
                 data_root=config.data_root,
                 limit=config.limit,
+                allow_outside_root=config.allow_outside_data_root,
             )
         except (FileNotFoundError, ValueError) as err:
             print(f"video-r1 eval --convert_media: {name}: {err}", file=sys.stderr)
@@ -138,15 +141,10 @@ def main(argv: list[str]) -> int:
 
         raise UsageError("--model_name_or_path is required (or use --check to only check media)")
 
-    from video_r1.data.records import RecordError
-    from video_r1.evaluation.runner import SettingsMismatchError, run_eval
-    from video_r1.resumable import ResultsFileError
+    from video_r1.evaluation.runner import run_eval
 
-    try:
+    try:  # bad records, results of another run, missing files: one line via video-r1 (exit 1)
         results = run_eval(config)
-    except (FileNotFoundError, SettingsMismatchError, RecordError, ResultsFileError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
     except ImportError as err:
         if config.backend != "vllm":
             raise

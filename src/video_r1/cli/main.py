@@ -9,8 +9,11 @@ stays fast. A mistake in the command line or the config file ends as one line
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 import sys
+import traceback
 
 from video_r1 import __version__
 
@@ -40,15 +43,19 @@ def overview() -> str:
         "commands:",
         *(f"  {name:<{width}}  {help_}" for name, (_, help_) in SUBCOMMANDS.items()),
         "",
-        "video-r1 COMMAND --help lists every setting of a command. --version prints the version.",
+        "video-r1 COMMAND --help lists every setting of a command. --version prints the version. --debug (any",
+        "position) prints the traceback of an error as well.",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     from video_r1.cli._parse import UsageError
+    from video_r1.errors import UserError
 
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv or os.environ.get("VIDEO_R1_DEBUG") == "1"
+    argv = [arg for arg in argv if arg != "--debug"]
     if not argv or argv[0] in ("-h", "--help"):
         print(overview())
         return 0 if argv else 2
@@ -67,8 +74,26 @@ def main(argv: list[str] | None = None) -> int:
             return _run_argparse_module(module, name, rest)
         return int(module.main(rest) or 0)
     except UsageError as err:
-        print(f"video-r1 {name}: error: {err}", file=sys.stderr)
-        return 2
+        return _one_line(name, err, 2, debug)
+    except UserError as err:
+        return _one_line(name, err, 1, debug)
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        where = f" writing {err.filename}" if err.filename else ""
+        message = (
+            f"no space left on the device{where}; free some space and run the same command again (it resumes)"
+        )
+        return _one_line(name, message, 1, debug)
+
+
+def _one_line(name: str, err: BaseException | str, code: int, debug: bool) -> int:
+    """Print ``video-r1 <name>: error: <message>`` (the traceback too with ``--debug``); return ``code``."""
+    if debug and isinstance(err, BaseException):
+        traceback.print_exception(err)
+    message = " ".join(str(err).split()) or type(err).__name__
+    print(f"video-r1 {name}: error: {message}", file=sys.stderr)
+    return code
 
 
 def _run_argparse_module(module, name: str, argv: list[str]) -> int:

@@ -24,10 +24,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from video_r1.errors import UserError
+
 MEDIA_ERROR_KINDS = ("missing", "empty", "unreadable", "truncated", "no_frames", "too_short")
 
 
-class MediaError(Exception):
+class MediaError(UserError):
     """A media file that cannot be used for a sample.
 
     Attributes:

@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from video_r1.errors import MissingFileError, UserError
 from video_r1.prompts import DATA_TYPES, PROBLEM_TYPES
 
 __all__ = ["CORE_COLUMNS", "RecordError", "read_records", "validate_record"]
@@ -57,7 +58,7 @@ _JSON_WS = re.compile(r"[ \t\n\r]*")
 _MISSING = "<missing>"
 
 
-class RecordError(ValueError):
+class RecordError(UserError, ValueError):
     """A record (or the file holding it) is malformed.
 
     The message reads ``"<file>:<line>: record problem_id=<id>: field '<field>': <what is wrong>"`` so it can
@@ -121,7 +122,7 @@ def read_records(path: str | os.PathLike[str]) -> list[tuple[int, Any]]:
     """
     file = os.path.abspath(os.fspath(path))
     if not os.path.isfile(file):
-        raise FileNotFoundError(f"{file}: record file does not exist (or is not a regular file)")
+        raise MissingFileError(f"{file}: record file does not exist (or is not a regular file)")
     # utf-8-sig drops a byte-order mark that some editors prepend; it would otherwise hide the "[" or "{".
     with open(file, encoding="utf-8-sig", newline="") as handle:
         text = handle.read()
@@ -132,7 +133,7 @@ def read_records(path: str | os.PathLike[str]) -> list[tuple[int, Any]]:
     if first == "[":
         records = _read_json_array(text, start, file)
     elif first == "{":
-        records = _read_json_lines(text, file)
+        records = _wrapped_records_hint(text, file) or _read_json_lines(text, file)
     else:
         raise RecordError(
             f"invalid JSON: expected a JSON array ('[') or JSON Lines objects ('{{'), found {first!r}",
@@ -184,6 +185,27 @@ def _read_json_array(text: str, start: int, file: str) -> list[tuple[int, Any]]:
             return records
         else:
             raise error_at(index, f"expected ',' or ']' after a record, found {separator!r}")
+
+
+def _wrapped_records_hint(text: str, file: str) -> None:
+    """Refuse, in the user's terms, a file holding ONE JSON object that wraps the records in a list field
+    (``{"data": [...]}``); such a file would otherwise fail as "problem_id missing" or "invalid JSON"."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None  # JSON Lines (several objects) or broken JSON: the JSON Lines reader reports it
+    if not isinstance(value, dict) or "problem_id" in value:
+        return None
+    lists = [k for k, v in value.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+    if lists:
+        key = lists[0]
+        raise RecordError(
+            f"the file is one JSON object whose key {key!r} holds {len(value[key])} records; a records file is a "
+            f"JSON array of records or JSON Lines (one record per line): save the list under {key!r} itself",
+            file=file,
+            line=1,
+        )
+    return None
 
 
 def _read_json_lines(text: str, file: str) -> list[tuple[int, Any]]:

@@ -42,6 +42,7 @@ from video_r1.data.record_schema import (  # noqa: F401  (RecordError, read_reco
     read_records,
     validate_record,
 )
+from video_r1.errors import UsageError
 from video_r1.prompts import DATA_TYPES
 
 __all__ = ["RecordError", "load_records", "read_records", "resolve_media_path", "validate_record"]
@@ -49,24 +50,38 @@ __all__ = ["RecordError", "load_records", "read_records", "resolve_media_path", 
 logger = logging.getLogger(__name__)
 
 
-def resolve_media_path(path: str | os.PathLike[str], data_root: str | os.PathLike[str]) -> str:
+def resolve_media_path(
+    path: str | os.PathLike[str], data_root: str | os.PathLike[str], *, allow_outside_root: bool = True
+) -> str:
     """Absolute, normalised location of a record's media file.
 
     Absolute ``path`` values are only normalised. Relative ones (``"./x"`` as in the released files, or
     ``"x"``) are joined to ``data_root``. ``data_root`` must itself be absolute: resolving against the
     working directory is exactly what made the original depend on being launched from ``src/r1-v``, so a
     relative root is refused rather than silently completed with ``os.getcwd()``.
+
+    With ``allow_outside_root=False`` a path that leaves the data root - ``../`` steps, an absolute path
+    elsewhere, or a symlink pointing out (symlinks are resolved) - raises :class:`ValueError`.
     """
     path = os.fspath(path)
     root = os.fspath(data_root)
-    if os.path.isabs(path):
+    if os.path.isabs(path) and allow_outside_root:
         return os.path.normpath(path)
     if not os.path.isabs(root):
         raise ValueError(
             f"data_root must be an absolute path, got {root!r} (make it absolute first, e.g. with "
             "os.path.abspath, so the result does not depend on the working directory)"
         )
-    return os.path.normpath(os.path.join(root, path))
+    resolved = os.path.normpath(path if os.path.isabs(path) else os.path.join(root, path))
+    if not allow_outside_root:
+        real_root, real = os.path.realpath(root), os.path.realpath(resolved)
+        if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+            raise ValueError(
+                f"media path {path!r} resolves to {real}, outside the data root {real_root}; media must lie under "
+                "the data root (allow_outside_data_root / --allow_outside_data_root true accepts absolute paths "
+                "and symlinks that leave it)"
+            )
+    return resolved
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -90,7 +105,7 @@ def _as_names(value: str | Iterable[str], argument: str) -> list[str]:
     names = [value] if isinstance(value, str) else list(value)
     for name in names:
         if not isinstance(name, str) or not name:
-            raise ValueError(f"{argument}: expected non-empty strings, got {name!r}")
+            raise UsageError(f"{argument}: expected non-empty strings, got {name!r}")
     return names
 
 
@@ -129,11 +144,11 @@ def _check_weights(source_weights: Mapping[str, float]) -> dict[str, float]:
     weights: dict[str, float] = {}
     for key, weight in source_weights.items():
         if not isinstance(key, str) or not key:
-            raise ValueError(f"source_weights: keys must be non-empty strings, got {key!r}")
+            raise UsageError(f"source_weights: keys must be non-empty strings, got {key!r}")
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight):
-            raise ValueError(f"source_weights[{key!r}]: expected a finite number, got {weight!r}")
+            raise UsageError(f"source_weights[{key!r}]: expected a finite number, got {weight!r}")
         if weight < 0:
-            raise ValueError(f"source_weights[{key!r}]: weight must be >= 0, got {weight!r}")
+            raise UsageError(f"source_weights[{key!r}]: weight must be >= 0, got {weight!r}")
         weights[key] = float(weight)
     return weights
 
@@ -230,7 +245,7 @@ def _extra_column(
 
 
 def _build_dataset(
-    records: Sequence[dict[str, Any]], lines: Sequence[int], file: str, data_root: str
+    records: Sequence[dict[str, Any]], lines: Sequence[int], file: str, data_root: str, *, allow_outside: bool
 ) -> datasets.Dataset:
     """Columns typed explicitly for the schema fields (so e.g. all-empty ``options`` is still list<string>),
     inferred by Arrow for extra fields; ``media_path`` appended last."""
@@ -270,9 +285,17 @@ def _build_dataset(
     for name in extras:
         arrays[name] = _extra_column(name, records, lines, file)
 
-    arrays["media_path"] = pa.array(
-        [resolve_media_path(record["path"], data_root) for record in records], type=pa.string()
-    )
+    media_paths = []
+    for record, line in zip(records, lines, strict=True):
+        try:
+            media_paths.append(
+                resolve_media_path(record["path"], data_root, allow_outside_root=allow_outside)
+            )
+        except ValueError as err:
+            raise RecordError(
+                str(err), file=file, line=line, problem_id=record["problem_id"], field="path"
+            ) from None
+    arrays["media_path"] = pa.array(media_paths, type=pa.string())
     table = pa.Table.from_arrays(list(arrays.values()), names=list(arrays))
     # Wrapping the Arrow table directly (features are derived from its schema) skips the per-value Python
     # encoding pass of Dataset.from_dict, which costs seconds on 260k records.
@@ -293,6 +316,7 @@ def load_records(
     source_weights: Mapping[str, float] | None = None,
     require_process: bool = False,
     seed: int = 0,
+    allow_outside_data_root: bool = False,
 ) -> datasets.Dataset:
     """Read, validate, filter and mix a Video-R1 record file into a ``datasets.Dataset``.
 
@@ -313,6 +337,8 @@ def load_records(
             ``1.5`` keeps all plus a seeded random half again. Sources without a key keep weight 1.
         require_process: demand a non-empty ``process`` (CoT) field, as SFT on COT-165k needs.
         seed: seed of the fractional-weight sampling; same seed, same subset.
+        allow_outside_data_root: accept media paths that leave ``data_root`` (absolute paths elsewhere,
+            ``../`` steps, symlinks pointing out); by default such a record is a :class:`RecordError`.
 
     Every record is validated before any filter runs, so a bad record anywhere in the file fails the
     load. Raises :class:`FileNotFoundError` for a missing file, :class:`RecordError` for a bad record,
@@ -324,7 +350,7 @@ def load_records(
     if wanted_types is not None:
         unknown = [name for name in wanted_types if name not in DATA_TYPES]
         if unknown:
-            raise ValueError(f"data_types: unknown {unknown}; expected a subset of {list(DATA_TYPES)}")
+            raise UsageError(f"data_types: unknown {unknown}; expected a subset of {list(DATA_TYPES)}")
     selectors = None if data_sources is None else _as_names(data_sources, "data_sources")
     weights = None if source_weights is None else _check_weights(source_weights)
 
@@ -374,9 +400,9 @@ def load_records(
         _log_tally(f"source_weights={weights} seed={seed}", before, _tally(records))
 
     if not records:
-        raise ValueError(
+        raise UsageError(
             f"{file}: no record left after filtering {total} records (data_types={data_types!r}, "
             f"data_sources={data_sources!r}, source_weights={source_weights!r})"
         )
     lines = [line_of[id(record)] for record in records]
-    return _build_dataset(records, lines, file, root)
+    return _build_dataset(records, lines, file, root, allow_outside=allow_outside_data_root)

@@ -114,6 +114,7 @@ def check_benchmarks(
     frames: int = 32,
     video_backend: str = "decord",
     progress: bool = True,
+    allow_outside_root: bool = False,
 ) -> tuple[list[BenchmarkCheck], Path]:
     """Check the media of every selected benchmark; write ``missing_media.txt``; return the per-benchmark
     summaries and the file written."""
@@ -131,7 +132,13 @@ def check_benchmarks(
         check = BenchmarkCheck(bench.name, bench.display, str(path))
         checks.append(check)
         try:
-            _, samples = load_benchmark_samples(bench, eval_dir=eval_dir, data_root=data_root, limit=limit)
+            _, samples = load_benchmark_samples(
+                bench,
+                eval_dir=eval_dir,
+                data_root=data_root,
+                limit=limit,
+                allow_outside_root=allow_outside_root,
+            )
         except (FileNotFoundError, ValueError) as err:
             check.problems.append(CheckProblem(bench.name, "benchmark_file", str(path), str(err), 0))
             continue

@@ -47,6 +47,13 @@ class EvalConfig(GenerationArguments):
             "help": "Folder the records' relative 'path' values resolve against (default: --eval_dir)."
         },
     )
+    allow_outside_data_root: bool = field(
+        default=False,
+        metadata={
+            "help": "Accept media paths that leave the data root (absolute paths elsewhere, '../' steps, symlinks "
+            "pointing out); by default such a sample is an error naming the record."
+        },
+    )
     max_frames: list[int] = field(
         default_factory=lambda: [32],
         metadata={

@@ -38,6 +38,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from video_r1.errors import MissingFileError, UserError
 from video_r1.evaluation.benchmarks import Benchmark, benchmark_file
 from video_r1.evaluation.config import DEFAULT_MAX_ERROR_FRACTION, EvalConfig
 from video_r1.evaluation.official import official_metric
@@ -95,7 +96,7 @@ RESUME_SOFT_SETTINGS = ("backend", "dtype", "video_backend", "batch_size")
 PROMPT_VARIANT = "eval"
 
 
-class SettingsMismatchError(RuntimeError):
+class SettingsMismatchError(UserError, RuntimeError):
     """A results file was produced with other settings (model, decoding, preset) than this run's."""
 
 
@@ -277,7 +278,11 @@ def evaluate_benchmark(
     """Generate the missing samples of one benchmark at one frame count and aggregate the whole file."""
 
     records_file, samples = load_benchmark_samples(
-        bench, eval_dir=config.eval_dir, data_root=config.data_root, limit=config.limit
+        bench,
+        eval_dir=config.eval_dir,
+        data_root=config.data_root,
+        limit=config.limit,
+        allow_outside_root=config.allow_outside_data_root,
     )
     out_path = results_path(config.output_dir, bench.name, frames)
     results = ResultsFile(out_path, key_field="key")
@@ -415,7 +420,7 @@ def resolve_benchmarks(config: EvalConfig) -> list[Benchmark]:
         if not path.is_file():
             missing.append(f"{bench.name}: {path}")
     if missing:
-        raise FileNotFoundError(
+        raise MissingFileError(
             "benchmark records not found (get them from the Hugging Face dataset Video-R1/Video-R1-eval, see "
             "evaluation/README.md, or pass --eval_dir / --benchmark_file):\n  " + "\n  ".join(missing)
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from video_r1.data.records import RecordError, read_records, resolve_media_path, validate_record
+from video_r1.errors import MissingFileError
 from video_r1.evaluation.benchmarks import Benchmark, benchmark_data_root, benchmark_file
 
 __all__ = ["EvalSample", "load_benchmark_samples", "sample_keys"]
@@ -56,6 +57,7 @@ def load_benchmark_samples(
     eval_dir: str | os.PathLike[str] | None,
     data_root: str | None = None,
     limit: int | None = None,
+    allow_outside_root: bool = False,
 ) -> tuple[Path, list[EvalSample]]:
     """Read and check a benchmark's records; malformed ones become samples with an ``error``.
 
@@ -70,7 +72,7 @@ def load_benchmark_samples(
             if bench.file is None
             else ""
         )
-        raise FileNotFoundError(f"benchmark {bench.name!r}: records file {path} does not exist{hint}")
+        raise MissingFileError(f"benchmark {bench.name!r}: records file {path} does not exist{hint}")
     root = benchmark_data_root(bench, eval_dir, data_root)
     raw_records = read_records(path)
     if limit is not None:
@@ -80,7 +82,9 @@ def load_benchmark_samples(
     for key, (line, raw) in zip(keys, raw_records, strict=True):
         try:
             record = validate_record(raw, file=path.resolve(), line=line)
-            record["media_path"] = resolve_media_path(record["path"], root)
+            record["media_path"] = resolve_media_path(
+                record["path"], root, allow_outside_root=allow_outside_root
+            )
         except (RecordError, ValueError) as err:
             fields = dict(raw) if isinstance(raw, Mapping) else {"raw_record": raw}
             samples.append(EvalSample(key, fields, error=f"{type(err).__name__}: {err}"))

@@ -1,7 +1,7 @@
 """Qwen2.5-VL facts in one leaf module: placeholder tokens, the released M-RoPE positions, model loading.
 
 Everything that trainers, inference and the demo need to know about the model itself lives here, and this
-module imports nothing from the rest of the package, so any layer may use it.
+module imports nothing from the rest of the package but :mod:`video_r1.errors`, so any layer may use it.
 
 M-RoPE positions
 ----------------
@@ -33,10 +33,15 @@ the trainer's log-probs, HF generation and vLLM rollouts then see the same posit
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
+
+from video_r1.errors import ModelPathError
 
 #: The model type this module describes (``config.model_type``).
 MODEL_TYPE = "qwen2_5_vl"
@@ -271,19 +276,67 @@ def uses_released_mrope(model) -> bool:
 
 
 def check_qwen2_5_vl_config(config, source: str) -> None:
-    """Raise a one-line ``ValueError`` when ``config`` is not a Qwen2.5-VL model's."""
-    model_type = getattr(config, "model_type", None)
+    """Raise :class:`~video_r1.errors.ModelPathError` when ``config`` is not a Qwen2.5-VL model's."""
+    _check_model_type(getattr(config, "model_type", None), source)
+
+
+def _check_model_type(model_type: str | None, source: str) -> None:
     if model_type != MODEL_TYPE:
-        raise ValueError(
+        raise ModelPathError(
             f"{source} is a {model_type!r} model, not Qwen2.5-VL ({MODEL_TYPE!r}); video-r1 trains and "
             "evaluates Qwen2.5-VL checkpoints (e.g. Qwen/Qwen2.5-VL-7B-Instruct or a video-r1 output folder)"
         )
+
+
+def check_model_path(model_name_or_path: str | os.PathLike[str]) -> None:
+    """Fail early, in the user's terms, for a model path that cannot be a Qwen2.5-VL checkpoint.
+
+    A local folder must hold a ``config.json`` of a Qwen2.5-VL model (a PEFT adapter folder is accepted: its
+    ``adapter_config.json`` names the base model, which is checked instead). A name that is not a local path
+    is taken as a Hub id: its config must be loadable (from the cache when downloads are off).
+    """
+    name = os.fspath(model_name_or_path)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if (path / "config.json").is_file():
+            config_path = path / "config.json"
+            try:
+                model_type = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
+            except (OSError, ValueError) as err:
+                raise ModelPathError(f"{config_path}: not a readable model config ({err})") from err
+            _check_model_type(model_type, name)
+            return
+        adapter = path / "adapter_config.json"
+        if adapter.is_file():
+            base = json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path")
+            if not base:
+                raise ModelPathError(f"{adapter}: the adapter does not name its base model")
+            return check_model_path(base)
+        raise ModelPathError(f"{name} is a folder without config.json: not a model checkpoint")
+    if path.exists():
+        raise ModelPathError(f"{name} is a file; pass the checkpoint folder (the one with config.json)")
+    local_looking = name.startswith((".", "/", "~")) or name.count("/") != 1 or os.sep in name.split("/")[0]
+    if local_looking:
+        raise ModelPathError(f"{name}: no such folder (a model path must be a checkpoint folder or a Hub id)")
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(name)
+    except Exception as err:  # Hub errors: offline and not cached, no such repo, no access
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+        hint = " and downloads are off (HF_HUB_OFFLINE)" if offline else ""
+        raise ModelPathError(
+            f"{name}: no local folder of that name, and the Hub id could not be loaded{hint}: "
+            f"{' '.join(str(err).split())[:200]}"
+        ) from err
+    check_qwen2_5_vl_config(config, name)
 
 
 def load_model(model_name_or_path: str, **kwargs: Any):
     """``AutoModelForImageTextToText.from_pretrained`` with the released M-RoPE installed."""
     from transformers import AutoModelForImageTextToText
 
+    check_model_path(model_name_or_path)
     install_released_mrope()
     model = AutoModelForImageTextToText.from_pretrained(model_name_or_path, **kwargs)
     check_qwen2_5_vl_config(model.config, str(model_name_or_path))

@@ -41,7 +41,7 @@ from trl import SFTConfig, SFTTrainer
 from video_r1.data.collate import build_processor_inputs, with_media
 from video_r1.data.media import BadMediaPolicy
 from video_r1.data.vision import get_preset
-from video_r1.models.qwen2_5_vl import install_released_mrope
+from video_r1.models.qwen2_5_vl import check_model_path, install_released_mrope
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.library_contract import check_library_versions
 from video_r1.trainers.media_config import MediaConfigMixin
@@ -330,6 +330,8 @@ class VideoSFTTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, SFTTrainer):
             raise ValueError("VideoSFTTrainer builds its own data collator (VideoSFTCollator)")
         args = copy.copy(args)
         check_library_versions()
+        if isinstance(model, str):
+            check_model_path(model)  # one clear line instead of a Hub or processor error
         processing_class = kwargs.get("processing_class")
         if processing_class is None:
             from transformers import AutoProcessor

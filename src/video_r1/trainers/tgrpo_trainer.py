@@ -46,6 +46,7 @@ from video_r1.data.vision import get_preset
 from video_r1.models.qwen2_5_vl import (
     VIDEO_KEYS,
     VISION_KEYS,
+    check_model_path,
     install_released_mrope,
     mm_token_type_ids,
     vision_placeholder_ids,
@@ -97,6 +98,8 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
         # build several trainers (e.g. a resumed run) without growing its reward_weights each time.
         args = copy.copy(args)
         check_library_versions()
+        if isinstance(model, str):
+            check_model_path(model)  # one clear line instead of a Hub or processor error
         processing_class = kwargs.get("processing_class")
         if processing_class is None:
             from transformers import AutoProcessor
