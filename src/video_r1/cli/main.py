@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "eval": "video_r1.cli.eval",
     "annotate": "video_r1.cli.annotate",
     "sft": "video_r1.cli.sft",
+    "merge-lora": "video_r1.cli.merge_lora",
     "plot": "video_r1.cli.plot",
     "demo": "video_r1.cli.demo",
 }
