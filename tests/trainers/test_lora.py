@@ -4,7 +4,14 @@ under the PEFT wrapper, the released M-RoPE and resuming from a LoRA checkpoint.
 from __future__ import annotations
 
 import contextlib
+import json
+import math
+import os
 import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,12 +20,14 @@ from safetensors.torch import load_file
 from trl.trainer.utils import add_fused_lm_head
 
 from video_r1.data.records import load_records
+from video_r1.data.synthetic import make_synthetic
 from video_r1.models.qwen2_5_vl import LORA_TEXT_TARGET_MODULES, load_model, uses_released_mrope
 from video_r1.rewards import accuracy_reward, format_reward
 from video_r1.rewards.accuracy import completion_text
 from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoSFTConfig, VideoSFTTrainer
 from video_r1.trainers.lora import with_default_targets
 
+REPO = Path(__file__).resolve().parents[2]
 G = 2  # completions per prompt
 TEXT_PROJECTIONS = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
 
@@ -339,3 +348,61 @@ def test_sft_lora_trains_only_the_adapter_and_resumes(tiny_checkpoint, synthetic
     assert resumed_losses[2] == pytest.approx(full_losses[2], abs=1e-5)
     full_params = dict(full.model.named_parameters())
     assert all(torch.allclose(p, full_params[n], atol=1e-6) for n, p in resumed.model.named_parameters())
+
+
+# ------------------------------------------------------------------------------------------------------
+# DeepSpeed ZeRO-3 (the 7B recipe's setup), two CPU processes through the GPU launcher
+
+
+def _free_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_lora_under_zero3_with_gradient_checkpointing_saves_the_whole_adapter(tiny_checkpoint, tmp_path):
+    """TRL's ZeRO-3 + PEFT path (adapter kept in the base dtype, reentrant checkpointing): every rank trains
+    its shard and the saved adapter is gathered whole."""
+    data = tmp_path / "data"
+    make_synthetic(data, num_train=16, num_test=2, seed=1, progress=False)
+    out = tmp_path / "zero3_lora"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(Path(__file__).parent)]),
+        "OMP_NUM_THREADS": "1",
+        "GPUS_PER_NODE": "2",
+        "ACCELERATE_CONFIG": str(REPO / "configs" / "accelerate" / "zero3_cpu.yaml"),
+        "CONFIG": str(REPO / "configs" / "grpo_tiny_cpu.yaml"),
+        "MODEL": str(tiny_checkpoint),
+        "DATA": str(data / "train.json"),
+        "OUTPUT_DIR": str(out),
+        "PYTHON": sys.executable,
+        "MASTER_PORT": _free_port(),
+    }
+    cmd = [
+        "bash", str(REPO / "scripts" / "run_grpo_video.sh"),
+        "--max_steps", "3", "--save_steps", "3", "--per_device_train_batch_size", "2", "--num_generations", "4",
+        "--shuffled_num_generations", "2", "--learning_rate", "1e-2", "--gradient_checkpointing", "true",
+        "--reward_funcs", "accuracy", "format", "rewards_for_tests:varied_reward",
+        "--use_peft", "--lora_r", "4",
+    ]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
+    steps = [h for h in state["log_history"] if "loss" in h]
+    assert [h["step"] for h in steps] == [1, 2, 3] and all(math.isfinite(h["loss"]) for h in steps)
+    assert steps[-1]["kl"] > 0  # the reference (adapter disabled) and the policy have parted
+    assert (out / "checkpoint-3" / "global_step3").is_dir()  # a DeepSpeed checkpoint, adapter beside it
+    assert not (out / "model.safetensors").exists()
+    adapter = load_file(out / "adapter_model.safetensors")
+    model = load_model(str(tiny_checkpoint))
+    modules = dict(model.named_modules())
+    layers = model.config.text_config.num_hidden_layers
+    assert len(adapter) == layers * len(TEXT_PROJECTIONS) * 2
+    for key, value in adapter.items():  # whole (not ZeRO-3 shards), trained
+        module = modules[key.removeprefix("base_model.model.").rsplit(".lora_", 1)[0]]
+        expected = (4, module.in_features) if ".lora_A." in key else (module.out_features, 4)
+        assert tuple(value.shape) == expected, key
+        if ".lora_B." in key:
+            assert value.abs().max() > 0, key
