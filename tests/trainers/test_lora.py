@@ -295,6 +295,106 @@ def test_training_from_an_adapter_folder_is_refused(tiny_checkpoint, mixed_pair,
         VideoSFTTrainer(model=str(adapter), args=_sft_config(tmp_path), train_dataset=mixed_pair)
 
 
+def test_vllm_colocate_rollouts_get_the_merged_weights(tiny_checkpoint, mixed_pair, tmp_path, monkeypatch):
+    """TRL's colocate path under LoRA (engine core stood in for): the synced weights are base + adapter merged,
+    under the base model's names, and the base weights are left bit-identical (TRL's in-place merge/unmerge
+    would not: see the bf16 test below)."""
+    from transformers import AutoTokenizer
+
+    from video_r1.testing.colocate import StandInEngine, colocate_trainer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    engine = StandInEngine(
+        [tokenizer.encode(t) + [tokenizer.eos_token_id] for t in ("a", "bb b", "<answer>A")]
+    )
+    synced: dict[str, torch.Tensor] = {}
+    engine.load_weights = lambda weights: synced.update({n: t.detach().clone() for n, t in weights})
+    config = _grpo_config(tmp_path, max_steps=1, vllm_importance_sampling_correction=False)
+    values = {f: getattr(config, f) for f in ("output_dir", "per_device_train_batch_size", "num_generations")}
+    trainer = colocate_trainer(
+        monkeypatch,
+        str(tiny_checkpoint),
+        mixed_pair,
+        engine,
+        reward_funcs=[accuracy_reward, format_reward, varied_reward],
+        peft_config=_lora(),
+        **values,
+        shuffled_num_generations=1,
+        max_completion_length=6,
+        max_steps=1,
+        learning_rate=1e-2,
+        beta=0.04,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        vision_preset="tiny",
+        use_cpu=True,
+        gradient_checkpointing=False,
+        seed=0,
+        vllm_importance_sampling_correction=False,
+    )
+    assert isinstance(trainer.model, PeftModel)
+    _perturb_adapter(trainer.model)
+    adapter = _adapter(trainer.model)
+    base_before = _base(trainer.model)
+    trainer.train()
+
+    base = load_model(str(tiny_checkpoint))
+    fix = trainer.vllm_generation._fix_param_name_to_vllm
+    assert set(synced) == {fix(n) for n, _ in base.named_parameters()}  # the base model's names, no lora_*
+    scaling = trainer.model.peft_config["default"].lora_alpha / trainer.model.peft_config["default"].r
+    for name, weight in base.named_parameters():
+        module = name.removesuffix(".weight")
+        lora_a = adapter.get(f"base_model.model.{module}.lora_A.default.weight")
+        expected = weight.detach()
+        if lora_a is not None:  # a LoRA target: W + scale * B @ A, with the adapter of the rollout
+            expected = (
+                expected + scaling * adapter[f"base_model.model.{module}.lora_B.default.weight"] @ lora_a
+            )
+        torch.testing.assert_close(synced[fix(name)], expected, atol=1e-6, rtol=0, msg=name)
+    # the base weights are untouched by the sync (no in-place merge/unmerge round trip) and by the step
+    after = _base(trainer.model)
+    assert all(torch.equal(v, after[n]) for n, v in base_before.items())
+    assert engine.calls == 1 and math.isfinite(trainer.state.log_history[0]["loss"])
+
+
+def test_bf16_weight_sync_leaves_the_base_untouched_where_an_in_place_merge_drifts(
+    tiny_checkpoint, mixed_pair, tmp_path, monkeypatch
+):
+    from trl.generation.vllm_generation import VLLMGeneration
+
+    from video_r1.testing.colocate import StandInEngine, colocate_trainer
+
+    engine = StandInEngine([[0]])
+    synced: dict[str, torch.Tensor] = {}
+    engine.load_weights = lambda weights: synced.update({n: t.detach().clone() for n, t in weights})
+    trainer = colocate_trainer(
+        monkeypatch, str(tiny_checkpoint), mixed_pair, engine, reward_funcs=[accuracy_reward],
+        peft_config=_lora(), output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_generations=2,
+        model_init_kwargs={"dtype": "bfloat16"}, report_to="none", vision_preset="tiny", use_cpu=True,
+        bf16=False, vllm_importance_sampling_correction=False,
+    )  # fmt: skip
+    model = trainer.model
+    assert model.dtype == torch.bfloat16
+    _perturb_adapter(model, scale=0.05)
+    before = _base(model)
+    layer = model.get_base_model().model.language_model.layers[0].self_attn.q_proj
+    expected = (before["base_model.model.model.language_model.layers.0.self_attn.q_proj.base_layer.weight"]
+                + layer.get_delta_weight("default")).to(torch.bfloat16)  # fmt: skip
+    for _ in range(5):
+        trainer.vllm_generation.sync_weights()
+    after = _base(model)
+    assert all(torch.equal(v, after[n]) for n, v in before.items())  # bit-identical after 5 syncs
+    assert torch.equal(synced["model.language_model.layers.0.self_attn.q_proj.weight"], expected)
+
+    # TRL's own sync (in-place merge, then unmerge) on the same model: the frozen base moves
+    for _ in range(5):
+        for _name, _value in VLLMGeneration._iter_named_params(trainer.vllm_generation):
+            pass
+    drifted = _base(model)
+    assert any(not torch.equal(v, drifted[n]) for n, v in before.items())
+
+
 # ------------------------------------------------------------------------------------------------------
 # SFT
 

@@ -61,7 +61,7 @@ from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import accuracy_reward
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.library_contract import check_library_versions
-from video_r1.trainers.lora import prepare_peft
+from video_r1.trainers.lora import install_merged_weight_sync, prepare_peft
 from video_r1.trainers.steps import LRHorizonMixin, global_batch_line
 from video_r1.trainers.tgrpo_config import TGRPOConfig
 from video_r1.vllm.colocate import MediaAwareLLM, VLLMMedia, suppress_tokens_kwargs
@@ -157,6 +157,7 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
             )
         if self.use_vllm:
             self._wrap_vllm_engine()
+            install_merged_weight_sync(self.vllm_generation)  # LoRA: base weights untouched by the sync
         if self.args.freeze_vision_tower:
             for param in self._vision_model(self.model).visual.parameters():
                 param.requires_grad_(False)
