@@ -152,9 +152,12 @@ def _adapter_files_ok(out: Path, base: Path) -> dict:
     return config
 
 
-def test_sft_lora_through_the_cli_saves_an_adapter_and_resumes(tiny_checkpoint, synthetic_data, tmp_path):
+def test_sft_lora_through_the_cli_saves_an_adapter_and_resumes(
+    tiny_checkpoint, synthetic_data, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tiny_checkpoint.parent)  # a relative model path: the adapter records it absolute
     common = [
-        "sft", "--config", str(CONFIGS / "sft_tiny_cpu.yaml"), "--model_name_or_path", str(tiny_checkpoint),
+        "sft", "--config", str(CONFIGS / "sft_tiny_cpu.yaml"), "--model_name_or_path", tiny_checkpoint.name,
         "--dataset_name", str(synthetic_data["cot"]), "--use_peft", "--lora_r", "4", "--lora_alpha", "8",
         "--lora_dropout", "0", "--learning_rate", "1e-2", "--max_steps", "2", "--save_strategy", "steps",
         "--save_steps", "1", "--save_only_model", "false",

@@ -21,7 +21,12 @@ from trl.trainer.utils import add_fused_lm_head
 
 from video_r1.data.records import load_records
 from video_r1.data.synthetic import make_synthetic
-from video_r1.models.qwen2_5_vl import LORA_TEXT_TARGET_MODULES, load_model, uses_released_mrope
+from video_r1.models.qwen2_5_vl import (
+    LORA_TEXT_TARGET_MODULES,
+    load_model,
+    processor_path,
+    uses_released_mrope,
+)
 from video_r1.rewards import accuracy_reward, format_reward
 from video_r1.rewards.accuracy import completion_text
 from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoSFTConfig, VideoSFTTrainer
@@ -293,6 +298,15 @@ def test_training_from_an_adapter_folder_is_refused(tiny_checkpoint, mixed_pair,
         _grpo(adapter, mixed_pair, _grpo_config(tmp_path))
     with pytest.raises(ValueError, match="LoRA adapter folder.*video-r1 merge-lora"):
         VideoSFTTrainer(model=str(adapter), args=_sft_config(tmp_path), train_dataset=mixed_pair)
+
+    # an adapter folder without a processor takes its base model's; a base that moved is named
+    assert processor_path(adapter) == str(tiny_checkpoint)
+    config_file = adapter / "adapter_config.json"
+    config = json.loads(config_file.read_text())
+    config["base_model_name_or_path"] = str(tmp_path / "moved")
+    config_file.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=f"LoRA adapter of {tmp_path / 'moved'}, which does not exist"):
+        load_model(str(adapter))
 
 
 def test_vllm_colocate_rollouts_get_the_merged_weights(tiny_checkpoint, mixed_pair, tmp_path, monkeypatch):
