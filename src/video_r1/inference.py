@@ -40,10 +40,14 @@ from typing import Any
 from video_r1.data.collate import build_processor_inputs, media_to_dict
 from video_r1.data.media import load_media_for_record
 from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
+from video_r1.errors import ModelPathError
 from video_r1.models.qwen2_5_vl import (
+    adapter_base,
     check_model_path,
     install_released_mrope,
     load_model,
+    merge_command,
+    processor_path,
     vision_placeholder_ids,
     vision_token_count,
 )
@@ -371,6 +375,10 @@ class HFBackend(_Backend):
 
     ``device``: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ... or ``"auto"`` (``device_map="auto"``, to spread a
     large model over the visible GPUs); default: ``"cuda"`` when available, else ``"cpu"``.
+
+    ``model_name_or_path`` may be a LoRA adapter folder (``--use_peft`` training output): the base model named
+    in its ``adapter_config.json`` is loaded with :func:`~video_r1.models.qwen2_5_vl.load_model` (``dtype``
+    and the project's fixes apply) and the adapter is applied on top, unmerged (a ``peft.PeftModel``).
     """
 
     name = "hf"
@@ -395,7 +403,7 @@ class HFBackend(_Backend):
 
         install_released_mrope()  # also for a model instance passed in
         if processor is None:
-            processor = AutoProcessor.from_pretrained(model_name_or_path)
+            processor = AutoProcessor.from_pretrained(processor_path(model_name_or_path))
         super().__init__(
             processor,
             preset=preset,
@@ -492,7 +500,8 @@ class VLLMBackend(_Backend):
     Engine defaults are the original evaluation's: tensor parallel over every visible GPU,
     ``max_model_len=16384``, ``gpu_memory_utilization=0.8``, one image and one video per prompt. Any
     other ``vllm.LLM`` argument can be passed as ``engine_kwargs`` (CoT annotation uses
-    ``max_model_len=8192``).
+    ``max_model_len=8192``). A LoRA adapter folder is refused with the merge command (see
+    :func:`check_vllm_model`).
     """
 
     name = "vllm"
@@ -515,6 +524,7 @@ class VLLMBackend(_Backend):
         **engine_kwargs: Any,
     ) -> None:
         check_model_path(model_name_or_path)
+        check_vllm_model(model_name_or_path)
         vllm = import_vllm()
         from transformers import AutoProcessor
 
@@ -557,6 +567,20 @@ class VLLMBackend(_Backend):
     def close(self) -> None:
         super().close()
         self.llm = None
+
+
+def check_vllm_model(model_name_or_path: str) -> None:
+    """Raise a ``ValueError`` naming the merge command when ``model_name_or_path`` is a LoRA adapter folder.
+
+    vLLM could serve the adapter itself (``enable_lora`` + a ``LoRARequest`` per call), but that path cannot be
+    run here (no GPU); a merged checkpoint is what the vLLM backend is tested with.
+    """
+    if adapter_base(model_name_or_path) is not None:
+        raise ModelPathError(
+            f"{model_name_or_path} is a LoRA adapter folder (adapter_config.json); the vllm backend needs a full "
+            f"checkpoint: merge it first with `{merge_command(model_name_or_path)}` and pass the merged folder, "
+            "or use --backend hf (it loads base model + adapter)"
+        )
 
 
 def import_vllm():

@@ -13,10 +13,10 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 def _parse(name: str):
     # a fresh parser per recipe: TrlParser turns a YAML file into parser defaults
-    script, config = build_parser().parse_args_and_config(
+    _, config, model_args = build_parser().parse_args_and_config(
         ["--config", str(CONFIGS / name), "--bf16", "false", "--use_cpu", "true"]
-    )[:2]
-    return script, config
+    )
+    return model_args, config
 
 
 @pytest.mark.parametrize("name", ["grpo_video_7b.yaml", "grpo_video_7b_vllm.yaml"])

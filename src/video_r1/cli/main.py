@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "grpo": ("video_r1.cli.grpo", "T-GRPO / GRPO training"),
     "eval": ("video_r1.cli.eval", "evaluate a checkpoint on the six video benchmarks of the paper"),
     "annotate": ("video_r1.cli.annotate", "generate chain-of-thought for a Video-R1-format file"),
+    "merge-lora": ("video_r1.cli.merge_lora", "merge a LoRA adapter into its base model (a full checkpoint)"),
     "plot": ("video_r1.cli.plot", "plot a run's training curves to a PNG"),
     "demo": ("video_r1.cli.demo", "the whole pipeline in miniature on CPU (tiny model, synthetic data)"),
 }

@@ -288,6 +288,60 @@ def _check_model_type(model_type: str | None, source: str) -> None:
         )
 
 
+#: PEFT's adapter file: a folder holding it is a LoRA adapter, not a full checkpoint.
+ADAPTER_CONFIG_NAME = "adapter_config.json"
+
+#: LoRA targets of ``--use_peft`` when ``--lora_target_modules`` is not given: the attention (q, k, v, o) and
+#: MLP (gate, up, down) projections of every decoder layer of the text model. A regular expression, because
+#: PEFT matches a *list* of names against the end of every module name and the vision tower has its own
+#: ``mlp.gate_proj`` / ``up_proj`` / ``down_proj``: the expression keeps the vision tower (and its merger)
+#: out, so it stays frozen. PEFT full-matches it against names such as
+#: ``model.language_model.layers.3.self_attn.q_proj``.
+LORA_TEXT_TARGET_MODULES = (
+    r".*\blanguage_model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
+)
+
+
+def adapter_base(model_name_or_path: str | os.PathLike) -> str | None:
+    """The base model of a LoRA adapter folder, or ``None`` when ``model_name_or_path`` is not one.
+
+    An adapter folder (what ``video-r1 grpo`` / ``sft`` write with ``--use_peft``) holds
+    ``adapter_config.json``; its ``base_model_name_or_path`` names the model the adapter was trained on.
+    """
+    config_file = os.path.join(str(model_name_or_path), ADAPTER_CONFIG_NAME)
+    if not os.path.isfile(config_file):
+        return None
+    with open(config_file, encoding="utf-8") as handle:
+        base = json.load(handle).get("base_model_name_or_path")
+    if not base:
+        raise ModelPathError(
+            f"{config_file} has no 'base_model_name_or_path': the model the adapter was trained on is unknown; "
+            "write it into that field (a checkpoint folder or a Hub id)"
+        )
+    if os.path.isabs(base) and not os.path.isdir(base):
+        raise ModelPathError(
+            f"{model_name_or_path} is a LoRA adapter of {base}, which does not exist (moved or on another "
+            f"machine?); put the base model's folder into 'base_model_name_or_path' of {config_file}"
+        )
+    return base
+
+
+def merge_command(adapter: str | os.PathLike) -> str:
+    """The shell command that merges the LoRA adapter folder ``adapter`` into its base model (written next to
+    it), for error messages of the code paths that need a full checkpoint."""
+    return f"video-r1 merge-lora --adapter {adapter} --output_dir {str(adapter).rstrip('/')}-merged"
+
+
+def processor_path(model_name_or_path: str | os.PathLike) -> str:
+    """Where the processor of ``model_name_or_path`` lives: the folder itself, or the base model's for an
+    adapter folder saved without its processor (video-r1's own adapter folders hold one)."""
+    path = str(model_name_or_path)
+    base = adapter_base(path)
+    if base is not None and not os.path.isfile(os.path.join(path, "tokenizer_config.json")):
+        return base
+    return path
+
+
 def check_model_path(model_name_or_path: str | os.PathLike[str]) -> None:
     """Fail early, in the user's terms, for a model path that cannot be a Qwen2.5-VL checkpoint.
 
@@ -306,11 +360,8 @@ def check_model_path(model_name_or_path: str | os.PathLike[str]) -> None:
                 raise ModelPathError(f"{config_path}: not a readable model config ({err})") from err
             _check_model_type(model_type, name)
             return
-        adapter = path / "adapter_config.json"
-        if adapter.is_file():
-            base = json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path")
-            if not base:
-                raise ModelPathError(f"{adapter}: the adapter does not name its base model")
+        base = adapter_base(path)
+        if base is not None:
             return check_model_path(base)
         raise ModelPathError(f"{name} is a folder without config.json: not a model checkpoint")
     if path.exists():
@@ -332,12 +383,24 @@ def check_model_path(model_name_or_path: str | os.PathLike[str]) -> None:
     check_qwen2_5_vl_config(config, name)
 
 
-def load_model(model_name_or_path: str, **kwargs: Any):
-    """``AutoModelForImageTextToText.from_pretrained`` with the released M-RoPE installed."""
+def load_model(model_name_or_path: str, *, merge_adapter: bool = False, **kwargs: Any):
+    """``AutoModelForImageTextToText.from_pretrained`` with the released M-RoPE installed.
+
+    A LoRA adapter folder (:func:`adapter_base`) loads as its base model (with ``kwargs``, the same
+    fixes) plus the adapter: a ``peft.PeftModel`` in inference mode, or, with ``merge_adapter=True``, the
+    base model with the adapter merged into its weights (``merge_and_unload``).
+    """
     from transformers import AutoModelForImageTextToText
 
     check_model_path(model_name_or_path)
     install_released_mrope()
+    base = adapter_base(model_name_or_path)
+    if base is not None:
+        from peft import PeftModel
+
+        model = load_model(base, **kwargs)
+        model = PeftModel.from_pretrained(model, str(model_name_or_path))
+        return model.merge_and_unload() if merge_adapter else model
     model = AutoModelForImageTextToText.from_pretrained(model_name_or_path, **kwargs)
     check_qwen2_5_vl_config(model.config, str(model_name_or_path))
     return model

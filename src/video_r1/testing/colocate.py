@@ -82,13 +82,15 @@ def colocate_trainer(
     *,
     reward_funcs=None,
     args=None,
+    peft_config=None,
     **config: Any,
 ):
     """A :class:`~video_r1.trainers.TGRPOTrainer` in TRL's colocate mode whose ``vllm.LLM`` is ``engine``.
 
     ``monkeypatch`` is pytest's fixture (TRL's module-level ``LLM`` is replaced for the test only; where vLLM
     is not installed, ``SamplingParams`` becomes ``dict`` and the availability check passes). Pass a
-    :class:`~video_r1.trainers.TGRPOConfig` with ``use_vllm=True`` as ``args``, or its fields as ``config``.
+    :class:`~video_r1.trainers.TGRPOConfig` with ``use_vllm=True`` as ``args``, or its fields as ``config``;
+    ``peft_config`` trains a LoRA adapter (TRL merges it into the weights it syncs).
     """
     import trl.generation.vllm_generation as vllm_generation
     from trl.import_utils import is_vllm_available
@@ -108,7 +110,9 @@ def colocate_trainer(
     # torch.distributed; the stand-in engine does not need them.
     saved = {name: os.environ.get(name) for name in _LAUNCH_ENV}
     try:
-        return TGRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=dataset)
+        return TGRPOTrainer(
+            model=model, reward_funcs=reward_funcs, args=args, train_dataset=dataset, peft_config=peft_config
+        )
     finally:
         for name, value in saved.items():
             if value is None:

@@ -3,7 +3,8 @@
 ``TGRPOTrainer`` / ``TGRPOConfig`` (``tgrpo_trainer.py``, ``tgrpo_config.py``) add video, shuffled rollouts and
 the temporal and length bonuses; ``VideoSFTTrainer`` / ``VideoSFTConfig`` (``sft.py``) add a video collator.
 Shared pieces: ``media_config.py`` and ``steps.py`` (config fields of both), ``checkpoint.py`` (resume with the
-model's key mapping), ``library_contract.py`` (the TRL / transformers internals they rely on).
+model's key mapping), ``lora.py`` (LoRA target defaults and checks), ``library_contract.py`` (the TRL /
+transformers internals they rely on).
 """
 
 from video_r1.trainers.sft import VideoSFTConfig, VideoSFTTrainer

@@ -6,7 +6,9 @@ transformers 5.x saves Qwen2.5-VL weights under the Hub checkpoint's key names (
 resume *no* weight is restored - only a "missing keys" warning is logged and training silently continues
 from the initial weights. :class:`ResumeWithKeyMappingMixin` reloads the checkpoint through
 ``from_pretrained`` (which applies the key mapping) and copies the weights in strictly. DeepSpeed, FSDP and
-PEFT resumes keep transformers' own paths (their checkpoints are not affected).
+PEFT resumes keep transformers' own paths (their checkpoints are not affected: a LoRA checkpoint holds
+``adapter_model.safetensors`` under the module tree's names, which ``load_adapter`` restores;
+``tests/trainers/test_lora.py`` checks that a resumed LoRA run continues from the saved adapter).
 """
 
 from __future__ import annotations

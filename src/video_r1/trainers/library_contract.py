@@ -90,6 +90,26 @@ CONTRACT: tuple[Hook, ...] = (
         "src/video_r1/vllm/colocate.py (media ride through `images`; MediaAwareLLM wraps `.llm`)",
     ),
     Hook(
+        "trl.generation.vllm_generation:VLLMGeneration._iter_named_params",
+        (),
+        "src/video_r1/trainers/lora.py (replaced for LoRA policies: merged weights computed out of place)",
+    ),
+    Hook(
+        "trl.generation.vllm_generation:VLLMGeneration._fix_param_name_to_vllm",
+        ("name", "extra_prefixes"),
+        "src/video_r1/trainers/lora.py (iter_merged_params names weights as TRL does)",
+    ),
+    Hook(
+        "trl.distributed:DistributedBackend.gather_params",
+        ("params",),
+        "src/video_r1/trainers/lora.py (iter_merged_params gathers ZeRO-3 shards as TRL does)",
+    ),
+    Hook(
+        "peft.tuners.lora.layer:Linear.get_delta_weight",
+        ("adapter",),
+        "src/video_r1/trainers/lora.py (iter_merged_params: W + delta, as PEFT's merge)",
+    ),
+    Hook(
         "trl:SFTTrainer.compute_loss",
         ("model", "inputs", "return_outputs", "num_items_in_batch"),
         "src/video_r1/trainers/sft.py (answer_loss_weight)",

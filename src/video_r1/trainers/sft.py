@@ -44,6 +44,7 @@ from video_r1.data.vision import get_preset
 from video_r1.models.qwen2_5_vl import check_model_path, install_released_mrope
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.library_contract import check_library_versions
+from video_r1.trainers.lora import prepare_peft
 from video_r1.trainers.media_config import MediaConfigMixin
 from video_r1.trainers.steps import LRHorizonMixin, StepsConfigMixin, global_batch_line
 
@@ -319,6 +320,8 @@ class VideoSFTTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, SFTTrainer):
     ``train_dataset`` (and ``eval_dataset``) are records datasets from
     :func:`video_r1.data.records.load_records` (use ``require_process=True`` for COT-165k); the trainer adds
     the decoding transform (vision preset, bad-media policy) and the :class:`VideoSFTCollator` itself.
+    ``peft_config`` (a ``peft.LoraConfig``) trains a LoRA adapter instead of the whole model (see
+    :mod:`video_r1.trainers.lora`).
     """
 
     def __init__(self, model, args: VideoSFTConfig | None = None, train_dataset=None, **kwargs):
@@ -330,6 +333,7 @@ class VideoSFTTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, SFTTrainer):
             raise ValueError("VideoSFTTrainer builds its own data collator (VideoSFTCollator)")
         args = copy.copy(args)
         check_library_versions()
+        prepare_peft(model, kwargs)
         if isinstance(model, str):
             check_model_path(model)  # one clear line instead of a Hub or processor error
         processing_class = kwargs.get("processing_class")

@@ -62,6 +62,7 @@ from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import accuracy_reward
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.library_contract import check_library_versions
+from video_r1.trainers.lora import install_merged_weight_sync, prepare_peft
 from video_r1.trainers.steps import LRHorizonMixin, global_batch_line
 from video_r1.trainers.tgrpo_config import TGRPOConfig
 from video_r1.vllm.colocate import MediaAwareLLM, VLLMMedia, suppress_tokens_kwargs
@@ -84,7 +85,8 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
 
     ``train_dataset`` is a records dataset from :func:`video_r1.data.records.load_records`; the trainer adds
     the decoding transform (vision preset, bad-media policy) itself. ``reward_funcs`` defaults to
-    ``args.reward_funcs`` (names from :mod:`video_r1.rewards`).
+    ``args.reward_funcs`` (names from :mod:`video_r1.rewards`). ``peft_config`` (a ``peft.LoraConfig``)
+    trains a LoRA adapter instead of the whole model (see :mod:`video_r1.trainers.lora`).
     """
 
     def __init__(
@@ -98,6 +100,7 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
         # build several trainers (e.g. a resumed run) without growing its reward_weights each time.
         args = copy.copy(args)
         check_library_versions()
+        prepare_peft(model, kwargs)
         if isinstance(model, str):
             check_model_path(model)  # one clear line instead of a Hub or processor error
         processing_class = kwargs.get("processing_class")
@@ -157,6 +160,7 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
             )
         if self.use_vllm:
             self._wrap_vllm_engine()
+            install_merged_weight_sync(self.vllm_generation)  # LoRA: base weights untouched by the sync
         if self.args.freeze_vision_tower:
             for param in self._vision_model(self.model).visual.parameters():
                 param.requires_grad_(False)
@@ -398,7 +402,7 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
                     self._vision_model(model),
                     chunk,
                     self._vision_token_ids,
-                    self.args.freeze_vision_tower,
+                    self._vision_frozen(model),
                 )
             else:  # every row carries its own copy of the pixels, as in TRL
                 fields = {k: v.to(device) for k, v in self._cat_vision(chunk).items()}
@@ -438,6 +442,13 @@ class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
         if hasattr(base, "get_base_model"):  # PEFT
             base = base.get_base_model()
         return base.model
+
+    def _vision_frozen(self, model) -> bool:
+        """Whether no gradient can reach the vision tower: ``freeze_vision_tower``, or none of its parameters
+        trains (LoRA on the text model), so its features are computed without autograd."""
+        if self.args.freeze_vision_tower:
+            return True
+        return not any(p.requires_grad for p in self._vision_model(model).visual.parameters())
 
     def _compute_loss(self, model, inputs):
         with self._vision_rows(inputs.get("vision")):
