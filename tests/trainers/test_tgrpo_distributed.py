@@ -52,7 +52,10 @@ def _overrides():
 
 
 def _run(cmd, out, **extra_env):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1", **extra_env}
+    # this checkout's package first (a worktree's venv may point its editable install elsewhere), then the
+    # folder of rewards_for_tests
+    paths = [str(Path(__file__).resolve().parents[2] / "src"), str(Path(__file__).parent)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "OMP_NUM_THREADS": "1", **extra_env}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=out.parent)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
