@@ -29,3 +29,23 @@ def test_paper_to_code_paths_exist():
     assert len(paths) > 10
     missing = sorted(p for p in paths if not (ROOT / p).is_file())
     assert not missing, f"docs/paper-to-code.md names files that do not exist: {missing}"
+
+
+def test_cli_reference_is_current(monkeypatch):
+    """docs/cli.md is the --help of every command; regenerate it with scripts/gen_cli_docs.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_cli_docs", ROOT / "scripts" / "gen_cli_docs.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    monkeypatch.setenv("COLUMNS", gen.WIDTH)
+    current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert gen.render() == current, "docs/cli.md is stale: run .venv/bin/python scripts/gen_cli_docs.py"
+    for flag in (
+        "--model_name_or_path",
+        "--temporal_alpha",
+        "--use_peft",
+        "--max_error_fraction",
+        "--config",
+    ):
+        assert flag in current

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -133,10 +134,11 @@ def clip_data(tmp_path_factory, synthetic_data):
         "problem_type": "multiple choice",
         "options": ["A. left", "B. right"],
         "solution": "<answer>B</answer>",
-        "path": str(root / "clip.mp4"),
+        "path": "./clip.mp4",
         "data_source": "test",
     }
-    image = {**image, "problem_id": 2, "path": str(synthetic_data["train"].parent / image["path"][2:])}
+    shutil.copy(synthetic_data["train"].parent / image["path"][2:], root / "image.png")
+    image = {**image, "problem_id": 2, "path": "./image.png"}
     path = root / "records.json"
     path.write_text(json.dumps([video, image]))
     return path

@@ -46,6 +46,7 @@ from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.library_contract import check_library_versions
 from video_r1.trainers.lora import prepare_peft
 from video_r1.trainers.media_config import MediaConfigMixin
+from video_r1.trainers.run_folder import RunFolderMixin
 from video_r1.trainers.steps import LRHorizonMixin, StepsConfigMixin, global_batch_line
 
 logger = logging.getLogger(__name__)
@@ -314,7 +315,7 @@ class _WeightedLogProbs:
         return outputs
 
 
-class VideoSFTTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, SFTTrainer):
+class VideoSFTTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin, SFTTrainer):
     """TRL's ``SFTTrainer`` on Video-R1 records with images and videos (see the module docstring).
 
     ``train_dataset`` (and ``eval_dataset``) are records datasets from

@@ -68,6 +68,14 @@ class StepsConfigMixin:
             "8 samples per SFT step). None: use gradient_accumulation_steps as given."
         },
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Train into an output_dir that already holds a run: its checkpoint-* folders and final model "
+            "files are deleted first. Without it such a folder is refused (resume it with "
+            "--resume_from_checkpoint last instead)."
+        },
+    )
     lr_decay_steps: int | None = field(
         default=None,
         metadata={
@@ -78,9 +86,19 @@ class StepsConfigMixin:
     )
 
     def derive_steps(self, prompts_per_device_batch: float) -> None:
-        """Set ``gradient_accumulation_steps`` from ``prompts_per_step`` (call before the parent's __post_init__)."""
+        """Check the run length and set ``gradient_accumulation_steps`` from ``prompts_per_step`` (call before
+        the parent's ``__post_init__``)."""
         if self.lr_decay_steps is not None and self.lr_decay_steps < 1:
             raise ValueError(f"lr_decay_steps must be >= 1 or None, got {self.lr_decay_steps}")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ValueError(f"max_steps must be > 0 (or -1: train num_train_epochs), got {self.max_steps}")
+        if self.max_steps == -1 and not self.num_train_epochs > 0:
+            raise ValueError(
+                f"num_train_epochs must be > 0 when max_steps is unset, got {self.num_train_epochs}: the run would "
+                "train nothing"
+            )
+        if self.learning_rate < 0:
+            raise ValueError(f"learning_rate must be >= 0, got {self.learning_rate}")
         if self.prompts_per_step is None:
             return
         world = launch_world_size()

@@ -170,6 +170,34 @@ class TGRPOConfig(StepsConfigMixin, MediaConfigMixin, GRPOConfig):
     )
 
     def __post_init__(self):
+        checks = [
+            (
+                self.num_generations is None or self.num_generations >= 2,
+                "num_generations must be >= 2 (a group)",
+            ),
+            (self.temporal_alpha >= 0, f"temporal_alpha must be >= 0, got {self.temporal_alpha}"),
+            (self.temporal_mu >= 0, f"temporal_mu must be >= 0, got {self.temporal_mu}"),
+            (
+                0 <= self.correct_threshold < 1,
+                f"correct_threshold must be in [0, 1), got {self.correct_threshold}",
+            ),
+            (self.len_bonus >= 0, f"len_bonus must be >= 0, got {self.len_bonus}"),
+            (self.len_min >= 1, f"len_min must be >= 1, got {self.len_min}"),
+            (self.beta >= 0, f"beta must be >= 0, got {self.beta}"),
+            (
+                self.temperature > 0,
+                f"temperature must be > 0 (GRPO samples its groups), got {self.temperature}",
+            ),
+            (0 < self.top_p <= 1, f"top_p must be in (0, 1], got {self.top_p}"),
+            (self.top_k is None or self.top_k >= 0, f"top_k must be >= 0 (0 = off), got {self.top_k}"),
+            (
+                self.max_completion_length is None or self.max_completion_length >= 1,
+                f"max_completion_length must be >= 1, got {self.max_completion_length}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
         if self.top_k is None:
             self.top_k = 0 if self.use_vllm else 50
         if self.num_generations and self.per_device_train_batch_size:

@@ -63,6 +63,7 @@ from video_r1.rewards.accuracy import accuracy_reward
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.library_contract import check_library_versions
 from video_r1.trainers.lora import install_merged_weight_sync, prepare_peft
+from video_r1.trainers.run_folder import RunFolderMixin
 from video_r1.trainers.steps import LRHorizonMixin, global_batch_line
 from video_r1.trainers.tgrpo_config import TGRPOConfig
 from video_r1.vllm.colocate import MediaAwareLLM, VLLMMedia, suppress_tokens_kwargs
@@ -80,7 +81,7 @@ def _placeholder_reward(name: str):
     return reward
 
 
-class TGRPOTrainer(LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
+class TGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin, GRPOTrainer):
     """GRPO with video inputs and the temporal-contrast reward of Video-R1 (see module docstring).
 
     ``train_dataset`` is a records dataset from :func:`video_r1.data.records.load_records`; the trainer adds
