@@ -1,31 +1,4 @@
-"""Batched generation over Video-R1 records with per-sample errors, on HF ``generate`` or vLLM.
-
-Evaluation and CoT annotation both turn records into completions: build the conversation
-(:func:`video_r1.prompts.build_conversation`), decode the record's media with a vision preset, apply the
-chat template and generate. The original did this inline with vLLM and, when anything in a batch failed
-(one unreadable video), replaced the *whole batch* with ``"<answer>error</answer>"``. Here every sample
-gets its own :class:`GenerationResult`: a sample whose media or prompt cannot be built carries an
-``error`` and no ``output``, and its batch neighbours are generated as usual. When the model call itself
-fails for a batch, its samples are retried one by one so that only the sample that really fails gets an
-error.
-
-Two backends with one interface (:func:`load_backend`):
-
-- :class:`HFBackend`: ``transformers`` ``AutoModelForImageTextToText.generate``, batched with left
-  padding, any device and dtype (the CPU path, tests, and small GPU runs);
-- :class:`VLLMBackend`: ``vllm.LLM`` (GPU only, imported lazily), the original's engine; requests are built
-  by :func:`build_vllm_requests` from the same decoded frames the HF path uses (see
-  :mod:`video_r1.vllm.requests`).
-
-Both expose ``generate(requests) -> list[GenerationResult]`` (same order), ``iter_generate(requests)``
-(yields results as each batch finishes, with a progress bar showing samples/s) and ``close()``. Media of
-the next batch is decoded in a background thread while the current batch generates.
-
-Sampling: ``temperature == 0`` is greedy. Sampling uses exactly ``temperature`` and ``top_p``: the
-checkpoint's own ``generation_config`` defaults (Qwen2.5-VL ships ``top_k=1`` and
-``repetition_penalty=1.05``) are overridden with ``top_k`` off and no repetition penalty, because the
-original passed explicit ``SamplingParams`` to vLLM, which ignore the checkpoint's defaults.
-"""
+"""The two generation engines behind one interface: HF ``generate`` (any device) and ``vllm.LLM`` (GPU)."""
 
 from __future__ import annotations
 
@@ -34,13 +7,20 @@ import time
 import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from video_r1.data.collate import build_processor_inputs, media_to_dict
-from video_r1.data.media import load_media_for_record
+from video_r1.data.collate import build_processor_inputs
 from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
 from video_r1.errors import ModelPathError
+from video_r1.inference.requests import (
+    GenerationRequest,
+    GenerationResult,
+    PreparedSample,
+    SamplingConfig,
+    build_vllm_requests,
+    format_error,
+    prepare_sample,
+)
 from video_r1.models.qwen2_5_vl import (
     adapter_base,
     check_model_path,
@@ -51,144 +31,11 @@ from video_r1.models.qwen2_5_vl import (
     vision_placeholder_ids,
     vision_token_count,
 )
-from video_r1.prompts import build_conversation
-from video_r1.vllm.requests import vllm_request
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "BACKENDS",
-    "GenerationRequest",
-    "GenerationResult",
-    "HFBackend",
-    "PreparedSample",
-    "SamplingConfig",
-    "VLLMBackend",
-    "build_vllm_requests",
-    "format_error",
-    "load_backend",
-    "prepare_sample",
-    "vision_placeholder_ids",
-]
-
 BACKENDS = ("hf", "vllm")
 VLLM_INSTALL_HINT = "vLLM is not installed (it is GPU-only); install the GPU stack: bash setup.sh --gpu"
-
-
-@dataclass
-class SamplingConfig:
-    """Decoding settings shared by both backends."""
-
-    #: Sampling temperature; 0 means greedy decoding.
-    temperature: float = 1.0
-    #: Nucleus sampling mass (1.0 = off).
-    top_p: float = 1.0
-    #: Maximum number of generated tokens per sample.
-    max_new_tokens: int = 512
-    #: Seed of the sampler (None = not seeded).
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0
-
-
-@dataclass
-class GenerationRequest:
-    """One sample to generate for."""
-
-    #: Unique id of the sample in its run (chosen by the caller, e.g. "<problem_id>" or "<problem_id>#<i>").
-    key: str
-    #: A validated record (from :func:`video_r1.data.records.load_records`) with ``media_path``.
-    record: dict
-    #: Prompt variant (:data:`video_r1.prompts.VARIANTS`) used to build the conversation.
-    variant: str = "eval"
-
-
-@dataclass
-class GenerationResult:
-    """The outcome of one :class:`GenerationRequest`."""
-
-    key: str
-    #: Decoded completion (special tokens skipped); None on error.
-    output: str | None
-    #: ``"<ExceptionType>: <message>"`` (e.g. a ``MediaError`` naming problem_id and path); None on success.
-    error: str | None = None
-    #: Completion length in tokens, up to and including the first end-of-sequence token.
-    num_tokens: int | None = None
-    #: The sampled frame rate of the video frames given to the model (videos only).
-    sample_fps: float | None = None
-
-
-@dataclass
-class PreparedSample:
-    """A request whose prompt text and media are ready for a model (output of :func:`prepare_sample`)."""
-
-    key: str
-    #: Chat-templated prompt text (with the generation prompt appended).
-    text: str
-    #: Decoded media in :func:`video_r1.data.collate.media_to_dict` form.
-    media: dict[str, Any]
-    sample_fps: float | None = None
-    #: Extra information for callers (problem_id, media path).
-    info: dict[str, Any] = field(default_factory=dict)
-
-
-def format_error(err: BaseException) -> str:
-    """``"<ExceptionType>: <message>"`` on one line."""
-    text = f"{type(err).__name__}: {err}"
-    return " ".join(text.split())
-
-
-def chat_prompt(processor, record: dict[str, Any], variant: str = "eval") -> str:
-    """The chat-templated prompt text for ``record`` (media placeholder first, generation prompt added)."""
-    conversation = build_conversation(record, variant)
-    return processor.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
-
-
-def prepare_sample(
-    request: GenerationRequest, processor, preset: VisionPreset, video_backend: str | None = "decord"
-) -> PreparedSample | GenerationResult:
-    """Prompt text + decoded media for one request, or an error :class:`GenerationResult`.
-
-    Media is decoded with ``load_media_for_record(record, preset, "error", video_kwargs={"backend": ...})``;
-    a ``MediaError`` (missing, empty, unreadable, truncated ... file) or a malformed record becomes the
-    sample's error. Never raises for per-sample problems.
-    """
-    record = request.record
-    try:
-        text = chat_prompt(processor, record, request.variant)
-        video_kwargs = {"backend": video_backend} if video_backend else {}
-        loaded = load_media_for_record(record, preset, "error", video_kwargs=video_kwargs)
-        media = media_to_dict(loaded)
-    except Exception as err:  # per-sample: media errors, bad records, template errors
-        logger.warning("sample %s: %s", request.key, format_error(err))
-        return GenerationResult(key=request.key, output=None, error=format_error(err))
-    sample_fps = None
-    if media["type"] == "video":
-        sample_fps = float(media["video_metadata"]["sample_fps"])
-    info = {"problem_id": record.get("problem_id"), "path": media.get("path")}
-    return PreparedSample(key=request.key, text=text, media=media, sample_fps=sample_fps, info=info)
-
-
-def build_vllm_requests(
-    samples: Sequence[PreparedSample], temporal_rope: str = "sampled_fps"
-) -> list[dict[str, Any]]:
-    """vLLM prompt dicts (``prompt`` + ``multi_modal_data`` [+ ``mm_processor_kwargs``]) for a batch.
-
-    Pure: needs no vLLM, so it is tested on CPU. Each sample's decoded frames go through
-    :func:`video_r1.vllm.requests.vllm_request`, so vLLM sees the same frames, sizes and temporal spacing
-    as the HF path.
-    """
-    return [vllm_request(sample.text, [sample.media], temporal_rope) for sample in samples]
 
 
 def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
