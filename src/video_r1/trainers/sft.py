@@ -29,7 +29,6 @@ Loss masking (``loss_masking``), decided from token ids only (works with left or
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from dataclasses import dataclass, field
@@ -38,13 +37,10 @@ from typing import Any
 import torch
 from trl import SFTConfig, SFTTrainer
 
-from video_r1.data.collate import build_processor_inputs, with_media
-from video_r1.data.media import BadMediaPolicy
-from video_r1.data.vision import get_preset
-from video_r1.models.qwen2_5_vl import check_model_path, install_released_mrope
+from video_r1.data.collate import build_processor_inputs
+from video_r1.models.qwen2_5_vl import install_released_mrope
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
-from video_r1.trainers.library_contract import check_library_versions
-from video_r1.trainers.lora import prepare_peft
+from video_r1.trainers.common import decode_media_on_access, start_trainer
 from video_r1.trainers.media_config import MediaConfigMixin
 from video_r1.trainers.run_folder import RunFolderMixin
 from video_r1.trainers.steps import LRHorizonMixin, StepsConfigMixin, global_batch_line
@@ -326,36 +322,12 @@ class VideoSFTTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin,
     """
 
     def __init__(self, model, args: VideoSFTConfig | None = None, train_dataset=None, **kwargs):
-        if args is None:
-            raise ValueError("VideoSFTTrainer needs a VideoSFTConfig")
-        if not isinstance(args, VideoSFTConfig):
-            raise TypeError(f"args must be a VideoSFTConfig, got {type(args).__name__}")
         if kwargs.get("data_collator") is not None:
             raise ValueError("VideoSFTTrainer builds its own data collator (VideoSFTCollator)")
-        args = copy.copy(args)
-        check_library_versions()
-        prepare_peft(model, kwargs)
-        if isinstance(model, str):
-            check_model_path(model)  # one clear line instead of a Hub or processor error
-        processing_class = kwargs.get("processing_class")
-        if processing_class is None:
-            from transformers import AutoProcessor
+        args = start_trainer("VideoSFTTrainer", model, args, VideoSFTConfig, kwargs)
+        processing_class = kwargs["processing_class"]
 
-            name = model if isinstance(model, str) else model.config._name_or_path
-            processing_class = AutoProcessor.from_pretrained(name, trust_remote_code=args.trust_remote_code)
-            kwargs["processing_class"] = processing_class
-
-        self.media_policy = BadMediaPolicy(args.on_bad_media, output_dir=args.output_dir)
-        preset = get_preset(args.vision_preset, max_frames=args.max_frames)
-        video_kwargs = {"backend": args.video_backend} if args.video_backend else {}
-        if train_dataset is not None:
-            train_dataset = with_media(
-                train_dataset, preset, self.media_policy, variant="sft", video_kwargs=video_kwargs
-            )
-        if kwargs.get("eval_dataset") is not None:
-            kwargs["eval_dataset"] = with_media(
-                kwargs["eval_dataset"], preset, self.media_policy, variant="sft", video_kwargs=video_kwargs
-            )
+        self.media_policy, train_dataset = decode_media_on_access(args, train_dataset, kwargs, "sft")
         kwargs["data_collator"] = VideoSFTCollator(
             processing_class,
             loss_masking=args.loss_masking,

@@ -31,7 +31,6 @@ DeepSpeed - is TRL's own code.
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -39,14 +38,11 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
-from video_r1.data.collate import INDEX_COLUMN, build_processor_inputs, with_media
-from video_r1.data.media import BadMediaPolicy
+from video_r1.data.collate import INDEX_COLUMN, build_processor_inputs
 from video_r1.data.shuffle import seeded_generator, shuffle_permutation
-from video_r1.data.vision import get_preset
 from video_r1.models.qwen2_5_vl import (
     VIDEO_KEYS,
     VISION_KEYS,
-    check_model_path,
     install_released_mrope,
     mm_token_type_ids,
     vision_placeholder_ids,
@@ -61,8 +57,8 @@ from video_r1.models.shared_vision import (
 from video_r1.rewards import get_reward_funcs, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import accuracy_reward
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
-from video_r1.trainers.library_contract import check_library_versions
-from video_r1.trainers.lora import install_merged_weight_sync, prepare_peft
+from video_r1.trainers.common import decode_media_on_access, start_trainer
+from video_r1.trainers.lora import install_merged_weight_sync
 from video_r1.trainers.run_folder import RunFolderMixin
 from video_r1.trainers.steps import LRHorizonMixin, global_batch_line
 from video_r1.trainers.tgrpo_config import TGRPOConfig
@@ -93,24 +89,8 @@ class TGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin, GR
     def __init__(
         self, model, reward_funcs=None, args: TGRPOConfig | None = None, train_dataset=None, **kwargs
     ):
-        if args is None:
-            raise ValueError("TGRPOTrainer needs a TGRPOConfig")
-        if not isinstance(args, TGRPOConfig):
-            raise TypeError(f"args must be a TGRPOConfig, got {type(args).__name__}")
-        # The bonus columns and suppressed tokens below are added to a copy, so one config object can
-        # build several trainers (e.g. a resumed run) without growing its reward_weights each time.
-        args = copy.copy(args)
-        check_library_versions()
-        prepare_peft(model, kwargs)
-        if isinstance(model, str):
-            check_model_path(model)  # one clear line instead of a Hub or processor error
-        processing_class = kwargs.get("processing_class")
-        if processing_class is None:
-            from transformers import AutoProcessor
-
-            name = model if isinstance(model, str) else model.config._name_or_path
-            processing_class = AutoProcessor.from_pretrained(name)
-            kwargs["processing_class"] = processing_class
+        args = start_trainer("TGRPOTrainer", model, args, TGRPOConfig, kwargs)
+        processing_class = kwargs["processing_class"]
 
         if reward_funcs is None:
             reward_funcs = get_reward_funcs(args.reward_funcs)
@@ -137,15 +117,7 @@ class TGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin, GR
             args.generation_kwargs, vision_placeholder_ids(processing_class), args.use_vllm
         )
 
-        self.media_policy = BadMediaPolicy(args.on_bad_media, output_dir=args.output_dir)
-        preset = get_preset(args.vision_preset, max_frames=args.max_frames)
-        video_kwargs = {"backend": args.video_backend} if args.video_backend else {}
-        if train_dataset is not None:
-            train_dataset = with_media(train_dataset, preset, self.media_policy, video_kwargs=video_kwargs)
-        if kwargs.get("eval_dataset") is not None:
-            kwargs["eval_dataset"] = with_media(
-                kwargs["eval_dataset"], preset, self.media_policy, video_kwargs=video_kwargs
-            )
+        self.media_policy, train_dataset = decode_media_on_access(args, train_dataset, kwargs, "train")
 
         self._active_vision: list[dict[str, torch.Tensor]] | None = None
         self._rollout: dict[str, Any] | None = None
