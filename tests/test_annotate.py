@@ -31,6 +31,7 @@ from video_r1.annotate import (
 )
 from video_r1.cli.main import main
 from video_r1.data.records import load_records
+from video_r1.errors import UserError
 from video_r1.prompts import build_conversation
 from video_r1.resumable import ResultsFile
 
@@ -296,7 +297,7 @@ def test_output_dir_of_another_input_is_refused(synthetic_data, train_records, t
         data_root=str(synthetic_data["root"]),
         backend="hf",
     )
-    with pytest.raises(ValueError, match="another input file"):
+    with pytest.raises(UserError, match="another input file"):
         annotate(config)
 
 

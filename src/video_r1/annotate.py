@@ -36,8 +36,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from video_r1.errors import UserError
 from video_r1.generation import GenerationArguments
-from video_r1.resumable import ResultsFile, atomic_write_json, is_error_row
+from video_r1.resumable import ResultsFile, atomic_write_json, check_output_path, is_error_row
 from video_r1.rewards.accuracy import accuracy_reward, extract_answer
 
 logger = logging.getLogger(__name__)
@@ -147,6 +148,7 @@ class AnnotateConfig(GenerationArguments):
             raise ValueError("--dataset_name (the records to annotate) is required")
         if not self.output_dir:
             raise ValueError("--output_dir is required")
+        check_output_path(self.output_dir)
         if not 0.0 <= self.min_reward < 1.0:
             raise ValueError(f"min_reward must be in [0, 1) (rewards are in [0, 1]), got {self.min_reward}")
         if self.max_frames is not None and self.max_frames < 2:
@@ -276,7 +278,7 @@ def annotate(
     done = results.done_keys()
     unknown = sorted(done - set(all_keys))
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"{results.path} holds {len(unknown)} result(s) whose key is not in {config.dataset_name} "
             f"(e.g. {unknown[:3]}); was this output_dir written for another input file?"
         )

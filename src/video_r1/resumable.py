@@ -19,11 +19,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from video_r1.errors import UserError
+from video_r1.errors import UsageError, UserError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ResultsFile", "ResultsFileError", "atomic_write_json", "atomic_write_text", "is_error_row"]
+__all__ = [
+    "ResultsFile",
+    "ResultsFileError",
+    "atomic_write_json",
+    "atomic_write_text",
+    "check_output_path",
+    "is_error_row",
+]
 
 
 class ResultsFileError(UserError, ValueError):
@@ -166,6 +173,19 @@ class ResultsFile:
             atomic_write_text(self.path, "".join(_json_line(row) + "\n" for row in kept))
             logger.info("%s: dropped %d error line(s) to retry them", self.path, dropped)
         return dropped
+
+
+def check_output_path(path: str | os.PathLike[str] | None, flag: str = "--output_dir") -> None:
+    """Refuse, before any work, an output path that cannot be created: a file stands where a folder must be."""
+    if path is None:
+        return
+    target = Path(path).expanduser().absolute()
+    for folder in (target, *target.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "is a file" if folder == target else f"lies under {folder}, which is a file"
+                raise UsageError(f"{flag} {path} {where}: choose a folder path")
+            return
 
 
 def is_error_row(row: dict[str, Any]) -> bool:

@@ -74,6 +74,8 @@ def parse_command(
     import yaml
 
     argv = merge_repeated(argv, repeatable)
+    if argv.count("--config") > 1:
+        raise UsageError("--config given more than once (one YAML file; flags override its values)")
     if "--config" in argv:
         index = argv.index("--config")
         if index + 1 >= len(argv) or argv[index + 1].startswith("--"):

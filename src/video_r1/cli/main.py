@@ -88,8 +88,17 @@ def main(argv: list[str] | None = None) -> int:
         return _one_line(name, message, 1, debug)
 
 
+def _close_progress_bars() -> None:
+    if "tqdm" in sys.modules:
+        from tqdm import tqdm
+
+        for bar in list(getattr(tqdm, "_instances", ())):
+            bar.close()
+
+
 def _one_line(name: str, err: BaseException | str, code: int, debug: bool) -> int:
     """Print ``video-r1 <name>: error: <message>`` (the traceback too with ``--debug``); return ``code``."""
+    _close_progress_bars()  # so the error starts on its own line
     if debug and isinstance(err, BaseException):
         traceback.print_exception(err)
     message = " ".join(str(err).split()) or type(err).__name__

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from video_r1.cli._parse import build_parser as _build
 from video_r1.cli._parse import parse_command
+from video_r1.resumable import check_output_path
 from video_r1.testing.tiny import TinySize
 
 PROG = "video-r1 make-tiny"
@@ -30,6 +31,7 @@ class MakeTinyArguments(TinySize):
     def __post_init__(self) -> None:
         if not self.output_dir:
             raise ValueError("--output_dir is required")
+        check_output_path(self.output_dir)
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"num_attention_heads ({self.num_attention_heads}) must divide hidden_size ({self.hidden_size})"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from video_r1.cli._parse import build_parser as _build
 from video_r1.cli._parse import parse_command
+from video_r1.resumable import check_output_path
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 PROG = "video-r1 merge-lora"
@@ -53,6 +54,7 @@ class MergeLoraArguments:
             raise ValueError("--adapter and --output_dir are required")
         if os.path.abspath(self.output_dir) == os.path.abspath(self.adapter):
             raise ValueError("--output_dir must differ from --adapter")
+        check_output_path(self.output_dir)
 
 
 def build_parser():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from video_r1.cli._parse import build_parser as _build
 from video_r1.cli._parse import parse_command
+from video_r1.resumable import check_output_path
 
 #: Names accepted by ``--metrics`` (kept here so ``video-r1 --help`` need not import the plotting module).
 METRIC_NAMES = (
@@ -61,6 +62,8 @@ class PlotArguments:
     def __post_init__(self) -> None:
         if not self.run:
             raise ValueError("--run (the training output_dir or a trainer_state.json) is required")
+        if self.output_dir is not None:
+            check_output_path(Path(self.output_dir).parent, "--output_dir's folder")
         self.panels = None
         if self.metrics is not None:
             self.panels = [name.strip() for name in self.metrics.split(",") if name.strip()]

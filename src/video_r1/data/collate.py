@@ -28,6 +28,7 @@ from typing import Any
 
 from video_r1.data.media import BadMediaPolicy, LoadedMedia, load_media_for_record
 from video_r1.data.vision import TemporalRope, VisionPreset, get_preset, processor_video_kwargs
+from video_r1.errors import UserError
 from video_r1.prompts import build_conversation
 
 #: Column added by :func:`with_media` so a transform can find the next record when one is skipped.
@@ -87,7 +88,7 @@ class MediaTransform:
                 break
             next_index = (record[INDEX_COLUMN] + 1) % len(self.source)
             record = self.source[next_index]
-        raise RuntimeError(
+        raise UserError(
             f"on_bad_media='skip': no record with readable media found after skipping {len(skipped)} record(s) "
             f"starting at problem_id={row['problem_id']} ({row.get('media_path')})"
         )

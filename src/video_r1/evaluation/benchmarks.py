@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from video_r1.errors import UsageError
+
 __all__ = [
     "BENCHMARKS",
     "BENCHMARK_NAMES",
@@ -123,7 +125,7 @@ def benchmark_file(bench: Benchmark, eval_dir: str | os.PathLike[str] | None) ->
     if bench.file is not None:
         return Path(bench.file)
     if eval_dir is None:
-        raise ValueError(f"benchmark {bench.name!r}: no --eval_dir given to find eval_{bench.name}.json in")
+        raise UsageError(f"benchmark {bench.name!r}: no --eval_dir given to find eval_{bench.name}.json in")
     candidates = [Path(eval_dir) / pattern.format(name=bench.name) for pattern in FILE_PATTERNS]
     for candidate in candidates:
         if candidate.is_file():
@@ -146,7 +148,7 @@ def benchmark_data_root(
     if bench.file is not None:
         return Path(bench.file).resolve().parent
     if eval_dir is None:
-        raise ValueError(f"benchmark {bench.name!r}: neither --data_root nor --eval_dir given")
+        raise UsageError(f"benchmark {bench.name!r}: neither --data_root nor --eval_dir given")
     return Path(eval_dir).resolve()
 
 

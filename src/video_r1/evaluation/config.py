@@ -8,6 +8,7 @@ from pathlib import Path
 
 from video_r1.evaluation.benchmarks import BENCHMARK_NAMES, BENCHMARKS, Benchmark, get_benchmark
 from video_r1.generation import GenerationArguments
+from video_r1.resumable import check_output_path
 
 #: Default of ``--max_error_fraction``: a benchmark with more error samples than this gets no score.
 DEFAULT_MAX_ERROR_FRACTION = 0.05
@@ -191,6 +192,7 @@ class EvalConfig(GenerationArguments):
             raise ValueError("check_decode needs --check")
         if self.convert_media and self.check:
             raise ValueError("--convert_media runs the check itself; do not combine it with --check")
+        check_output_path(self.output_dir)
         if self.output_dir is None:
             no_model = self.check or self.convert_media or not self.model_name_or_path
             self.output_dir = (

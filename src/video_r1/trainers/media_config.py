@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS
+from video_r1.data.vision import PRESETS, TEMPORAL_ROPE_MODES, VIDEO_BACKENDS
 
 
 @dataclass
@@ -40,8 +40,10 @@ class MediaConfigMixin:
 
     def check_media_fields(self) -> None:
         """Validate the fields above (called from the configs' ``__post_init__``)."""
-        if self.vision_preset is None:
-            raise ValueError("vision_preset must be set ('train', 'eval' or 'tiny')")
+        if self.vision_preset not in PRESETS:
+            raise ValueError(f"vision_preset must be one of {sorted(PRESETS)}, got {self.vision_preset!r}")
+        if self.max_frames is not None and self.max_frames < 2:
+            raise ValueError(f"max_frames must be >= 2, got {self.max_frames}")
         if self.video_backend is not None and self.video_backend not in VIDEO_BACKENDS:
             raise ValueError(f"video_backend must be one of {VIDEO_BACKENDS}, got {self.video_backend!r}")
         if self.temporal_rope not in TEMPORAL_ROPE_MODES:

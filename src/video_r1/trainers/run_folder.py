@@ -121,4 +121,12 @@ class RunFolderMixin:
                 if self.accelerator.is_main_process:
                     clear_run(output_dir, found)
                 self.accelerator.wait_for_everyone()
+        batches = len(self.get_train_dataloader())
+        if batches == 0:
+            size = len(self.train_dataset) if self.train_dataset is not None else 0
+            raise UserError(
+                f"the training set has {size} record(s), fewer than one batch "
+                f"(per_device_train_batch_size={self.args.per_device_train_batch_size} rows per process): the run "
+                "would train nothing; add records or lower the per-device batch"
+            )
         return super().train(resume, *args, **kwargs)

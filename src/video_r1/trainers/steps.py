@@ -21,6 +21,8 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from video_r1.resumable import check_output_path
+
 logger = logging.getLogger(__name__)
 
 
@@ -88,6 +90,7 @@ class StepsConfigMixin:
     def derive_steps(self, prompts_per_device_batch: float) -> None:
         """Check the run length and set ``gradient_accumulation_steps`` from ``prompts_per_step`` (call before
         the parent's ``__post_init__``)."""
+        check_output_path(self.output_dir)
         if self.lr_decay_steps is not None and self.lr_decay_steps < 1:
             raise ValueError(f"lr_decay_steps must be >= 1 or None, got {self.lr_decay_steps}")
         if self.max_steps == 0 or self.max_steps < -1:
