@@ -22,7 +22,7 @@ another record's media under this record's question as the original did.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,9 @@ class MediaTransform:
     """A ``datasets`` transform that adds ``prompt``, ``media`` and ``skipped_media`` to every row.
 
     ``source`` is the untransformed dataset (with :data:`INDEX_COLUMN`), used to fetch a replacement record
-    when a record's media is skipped. ``variant`` picks the prompt wording (``train`` for RL).
+    when a record's media is skipped. ``variant`` picks the prompt wording (``train`` for RL). ``loader``
+    decodes one record (signature of :func:`~video_r1.data.media.load_media_for_record`, the default), e.g.
+    a :class:`~video_r1.data.frame_cache.FrameCache` shared by several stages of a run.
     """
 
     preset: VisionPreset
@@ -49,6 +51,7 @@ class MediaTransform:
     variant: str = "train"
     video_kwargs: dict[str, Any] = field(default_factory=dict)
     image_kwargs: dict[str, Any] = field(default_factory=dict)
+    loader: Callable[..., LoadedMedia | None] = load_media_for_record
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         columns = list(batch)
@@ -74,7 +77,7 @@ class MediaTransform:
         skipped: list[Any] = []
         record = row
         for _ in range(len(self.source) if self.source is not None else 1):
-            media = load_media_for_record(
+            media = self.loader(
                 record,
                 self.preset,
                 self.policy,
@@ -115,12 +118,15 @@ def with_media(
     variant: str = "train",
     video_kwargs: dict[str, Any] | None = None,
     image_kwargs: dict[str, Any] | None = None,
+    loader: Callable[..., LoadedMedia | None] | None = None,
 ):
     """Return ``dataset`` (from :func:`~video_r1.data.records.load_records`) with decoding on access.
 
     Each accessed row gains ``prompt`` (the original's conversation for ``variant``, media placeholder
     first), ``media`` (``{"type": "video", "frames": uint8 (T,C,H,W), "video_metadata": {...}}`` or
     ``{"type": "image", "image": PIL.Image}``) and ``skipped_media`` (problem ids dropped to fill the slot).
+    ``loader`` replaces :func:`~video_r1.data.media.load_media_for_record` (same signature), e.g. a
+    :class:`~video_r1.data.frame_cache.FrameCache`; default: decode on every access.
     """
     policy = policy or BadMediaPolicy()
     if INDEX_COLUMN not in dataset.column_names:
@@ -132,6 +138,7 @@ def with_media(
         variant=variant,
         video_kwargs=dict(video_kwargs or {}),
         image_kwargs=dict(image_kwargs or {}),
+        loader=loader or load_media_for_record,
     )
     return dataset.with_transform(transform)
 
