@@ -221,6 +221,10 @@ def test_task_selection_and_video_only_test(tmp_path: Path) -> None:
         ({"video_tasks": ("spin",)}, "unknown video task"),
         ({"min_speed": 9.0}, "does not fit"),
         ({"image_tasks": (), "image_fraction": 0.5}, "no image_tasks"),
+        ({"max_speed": 2.0}, "max_speed"),
+        ({"background": (100, 200)}, "background"),
+        ({"cot_overrides": {"min_speed": 5.0}}, "needs num_cot"),
+        ({"num_cot": 2, "cot_overrides": {"speed": 5.0}}, "unknown field"),
     ],
 )
 def test_bad_settings_are_rejected(kwargs: dict, match: str, tmp_path: Path) -> None:
@@ -241,3 +245,41 @@ def test_cli_make_synthetic(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert str(tmp_path) in out and "direction 2" in out and "size_change 2" in out
     assert {_task(r) for r in _load(tmp_path, "train")} == {"direction", "size_change"}
+
+
+def _speed(frames: np.ndarray) -> float:
+    """|px per frame| of the direction task's square, measured from the decoded frames."""
+    from video_r1.data.synthetic import _object_mask
+
+    xs = [float(np.nonzero(_object_mask(frame))[1].mean()) for frame in frames]
+    return abs(xs[-1] - xs[0]) / (len(xs) - 1)
+
+
+def test_cot_split_of_its_own_with_overrides(tmp_path: Path) -> None:
+    paths = make_synthetic(
+        tmp_path, num_train=12, num_test=4, seed=5, video_tasks=("direction",), image_fraction=0.0,
+        min_speed=1.0, num_cot=10, cot_overrides={"min_speed": 5.0, "background": [100, 130]}, progress=False,
+    )  # fmt: skip
+    train, cot, test = (_load(tmp_path, name) for name in ("train", "cot", "test"))
+    assert (len(train), len(cot), len(test)) == (12, 10, 4)
+    ids = [r["problem_id"] for r in train + test + cot]
+    assert len(set(ids)) == len(ids) and min(r["problem_id"] for r in cot) == 16  # after the test ids
+    assert all(r["process"].startswith("<think>") for r in cot) and "process" not in train[0]
+    assert Counter(_answer(r) for r in cot) == {"A": 5, "B": 5}
+    for record in cot:  # the overrides reached the CoT clips: fast, on a mid-grey background
+        frames = _pixels(tmp_path, record)
+        assert _speed(frames) >= 4.9
+        assert 95 <= np.median(frames) <= 135
+        assert answer_from_frames(frames, "direction", record) == _answer(record)
+    assert min(_speed(_pixels(tmp_path, r)) for r in train) < 4.0  # the RL split keeps the wide range
+    assert all(np.median(_pixels(tmp_path, r)) < 70 for r in train)  # and the default dark background
+    assert paths["cot"] == tmp_path / "cot.json"
+
+
+def test_max_speed_bounds_the_motion(tmp_path: Path) -> None:
+    make_synthetic(
+        tmp_path, num_train=10, num_test=0, seed=2, video_tasks=("direction",), image_fraction=0.0,
+        min_speed=1.5, max_speed=2.5, progress=False,
+    )  # fmt: skip
+    for record in _load(tmp_path, "train"):
+        assert 1.2 <= _speed(_pixels(tmp_path, record)) <= 2.8  # integer rounding of positions

@@ -51,7 +51,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,11 @@ class SyntheticSpec:
     square_max: int = 14
     min_speed: float = 4.5
     qp: int = 12
+    #: Fastest motion of the direction task in px/frame (None: as fast as the square still fits).
+    max_speed: float | None = None
+    #: Range of the grey background level (0-255), drawn per sample. The default is dark grey; a level near
+    #: the processor's normalisation mean (~115) makes background patches encode to almost nothing.
+    background: tuple[float, float] = (20.0, 60.0)
 
     @property
     def image_side(self) -> int:
@@ -138,6 +143,14 @@ class SyntheticSpec:
             )
         if not 0 <= self.qp <= 51:
             raise ValueError(f"qp={self.qp}: H.264 quantiser must be in [0, 51]")
+        if self.max_speed is not None and self.max_speed < self.min_speed:
+            raise ValueError(f"max_speed={self.max_speed} must be >= min_speed={self.min_speed}")
+        low, high = self.background
+        if not 0 <= low <= high <= 160:
+            raise ValueError(
+                f"background={self.background}: need 0 <= low <= high <= 160 so every palette colour keeps a "
+                "channel spread above the object threshold"
+            )
 
 
 @dataclass
@@ -177,9 +190,12 @@ class Sample:
 # --------------------------------------------------------------------------------------------- rendering
 
 
-def _background(rng: np.random.Generator, shape: tuple[int, ...], noise: float) -> np.ndarray:
-    """Dark grey canvas with i.i.d. Gaussian noise per pixel and channel, as float (clipped at the end)."""
-    base = rng.uniform(20.0, 60.0)
+def _background(
+    rng: np.random.Generator, shape: tuple[int, ...], noise: float, level: tuple[float, float] = (20.0, 60.0)
+) -> np.ndarray:
+    """Grey canvas (level drawn from ``level``) with i.i.d. Gaussian noise per pixel and channel, as float
+    (clipped at the end)."""
+    base = rng.uniform(*level)
     return base + rng.normal(0.0, noise, size=shape) if noise > 0 else np.full(shape, base)
 
 
@@ -200,11 +216,12 @@ def _where(centre: float, width: int) -> str:
 def _render_direction(rng: np.random.Generator, label: int, spec: SyntheticSpec) -> Sample:
     t, s = spec.num_frames, spec.size
     side = int(rng.integers(spec.square_min, spec.square_max + 1))
-    speed = rng.uniform(spec.min_speed, (s - side) / (t - 1))
+    fastest = (s - side) / (t - 1)
+    speed = rng.uniform(spec.min_speed, fastest if spec.max_speed is None else min(spec.max_speed, fastest))
     x0 = rng.uniform(0.0, s - side - (t - 1) * speed)
     y = int(rng.integers(0, s - side + 1))
     (colour,) = _colour_names(rng, 1)
-    frames = _background(rng, (t, s, s, 3), spec.noise)
+    frames = _background(rng, (t, s, s, 3), spec.noise, spec.background)
     xs = [min(int(round(x0 + i * speed)), s - side) for i in range(t)]
     for i, x in enumerate(xs):
         frames[i, y : y + side, x : x + side] = PALETTE[colour]
@@ -239,7 +256,7 @@ def _render_appearance_order(rng: np.random.Generator, label: int, spec: Synthet
     half = (
         t // 2
     )  # equal, disjoint intervals [0, half) and [t - half, t); a middle frame stays empty if t odd
-    frames = _background(rng, (t, s, s, 3), spec.noise)
+    frames = _background(rng, (t, s, s, 3), spec.noise, spec.background)
     for k, name in enumerate(names):
         side = int(rng.integers(spec.square_min, spec.square_max + 1))
         y, x = _place(rng, side, s)
@@ -272,7 +289,7 @@ def _render_size_change(rng: np.random.Generator, label: int, spec: SyntheticSpe
     low = max(small + t - 1, round(0.45 * s))
     large = int(rng.integers(low, min(s, max(low, round(0.6 * s))) + 1))
     cy, cx = (rng.uniform(large / 2, s - large / 2) for _ in range(2))
-    frames = _background(rng, (t, s, s, 3), spec.noise)
+    frames = _background(rng, (t, s, s, 3), spec.noise, spec.background)
     (colour,) = _colour_names(rng, 1)
     sides = [int(round(small + (large - small) * i / (t - 1))) for i in range(t)]
     for i, side in enumerate(sides):
@@ -312,7 +329,7 @@ def _render_count(rng: np.random.Generator, label: int, spec: SyntheticSpec) -> 
             for by, bx, bs in boxes
         ):
             boxes.append((y, x, side))
-    image = _background(rng, (s, s, 3), spec.noise)
+    image = _background(rng, (s, s, 3), spec.noise, spec.background)
     for y, x, side in boxes:
         image[y : y + side, x : x + side] = PALETTE[_colour_names(rng, 1)[0]]
     return Sample(
@@ -331,7 +348,7 @@ def _render_square_size(rng: np.random.Generator, label: int, spec: SyntheticSpe
     s = spec.image_side
     side = int(rng.integers(8, min(40, s - 4) + 1))
     y, x = _place(rng, side, s)
-    image = _background(rng, (s, s, 3), spec.noise)
+    image = _background(rng, (s, s, 3), spec.noise, spec.background)
     image[y : y + side, x : x + side] = PALETTE[_colour_names(rng, 1)[0]]
     return Sample(
         "square_size",
@@ -350,7 +367,7 @@ def _render_colour(rng: np.random.Generator, label: int, spec: SyntheticSpec) ->
     true, distractor = _colour_names(rng, 2)
     side = int(rng.integers(spec.square_min, 2 * spec.square_max + 1))
     y, x = _place(rng, side, s)
-    image = _background(rng, (s, s, 3), spec.noise)
+    image = _background(rng, (s, s, 3), spec.noise, spec.background)
     image[y : y + side, x : x + side] = PALETTE[true]
     names = [true, distractor] if label == 0 else [distractor, true]
     return Sample(
@@ -594,20 +611,39 @@ def make_synthetic(
     square_max: int = 14,
     min_speed: float = 4.5,
     qp: int = 12,
+    max_speed: float | None = None,
+    background: tuple[float, float] = (20.0, 60.0),
+    num_cot: int | None = None,
+    cot_overrides: Mapping[str, Any] | None = None,
     progress: bool = True,
 ) -> dict[str, Path]:
     """Write the synthetic dataset under ``output_dir`` and return the paths of what was written.
 
     Returns ``{"root", "train", "cot", "test", "videos", "images"}``. ``train.json`` is the RL file
-    (video and image records mixed; ``image_fraction`` of them images), ``cot.json`` the same records with
-    a short ``process``, ``test.json`` a held-out split (``test_image_fraction``, default the same
-    fraction) whose problem ids - and hence per-sample seeds - follow the training ids. Record paths are
+    (video and image records mixed; ``image_fraction`` of them images), ``test.json`` a held-out split
+    (``test_image_fraction``, default the same fraction) whose problem ids - and hence per-sample seeds -
+    follow the training ids. ``cot.json`` (SFT, with a short ``process``) holds, by default, the training
+    records themselves; with ``num_cot`` it is a split of its own: ``num_cot`` further questions (ids after
+    the test ids, mixed like the training split) rendered with ``cot_overrides`` replacing fields of
+    :class:`SyntheticSpec` (e.g. ``{"min_speed": 4.0}`` for an SFT set of fast clips only). Record paths are
     ``./videos/<id>.mp4`` / ``./images/<id>.png`` relative to the JSON files' folder. The same arguments
     always produce identical JSON and media bytes.
     """
     from tqdm import tqdm
 
-    spec = SyntheticSpec(num_frames, fps, size, image_size, noise, square_min, square_max, min_speed, qp)
+    spec = SyntheticSpec(
+        num_frames,
+        fps,
+        size,
+        image_size,
+        noise,
+        square_min,
+        square_max,
+        min_speed,
+        qp,
+        max_speed,
+        tuple(background),
+    )
     spec.validate()
     video_tasks, image_tasks = tuple(video_tasks), tuple(image_tasks)
     for task in video_tasks:
@@ -626,31 +662,51 @@ def make_synthetic(
             raise ValueError(f"{name}={fraction} needs video_tasks (or set it to 1.0)")
     if num_train < 0 or num_test < 0:
         raise ValueError(f"num_train={num_train}, num_test={num_test}: must be >= 0")
+    if num_cot is not None and num_cot < 0:
+        raise ValueError(f"num_cot={num_cot}: must be >= 0 (or None: the training records)")
+    if cot_overrides and num_cot is None:
+        raise ValueError("cot_overrides needs num_cot (a CoT split of its own)")
+    cot_spec = spec
+    if cot_overrides:
+        valid = {f.name for f in fields(SyntheticSpec)}
+        unknown = sorted(set(cot_overrides) - valid)
+        if unknown:
+            raise ValueError(f"cot_overrides: unknown field(s) {unknown}; expected some of {sorted(valid)}")
+        overrides = dict(cot_overrides)
+        if "background" in overrides:
+            overrides["background"] = tuple(overrides["background"])
+        cot_spec = replace(spec, **overrides)
+        cot_spec.validate()
 
     root = Path(output_dir)
     (root / "videos").mkdir(parents=True, exist_ok=True)
     (root / "images").mkdir(parents=True, exist_ok=True)
     splits = {
-        "train": (0, num_train, image_fraction),
-        "test": (num_train, num_test, test_image_fraction),
+        "train": (0, num_train, image_fraction, spec),
+        "test": (num_train, num_test, test_image_fraction, spec),
     }
+    if num_cot is not None:
+        splits["cot"] = (num_train + num_test, num_cot, image_fraction, cot_spec)
+    total = sum(split[1] for split in splits.values())
     records: dict[str, list[dict[str, Any]]] = {"train": [], "cot": [], "test": []}
-    with tqdm(total=num_train + num_test, desc="synthetic", unit="sample", disable=not progress) as bar:
-        for split_index, (split, (first_id, num, fraction)) in enumerate(splits.items()):
+    with tqdm(total=total, desc="synthetic", unit="sample", disable=not progress) as bar:
+        for split_index, (split, (first_id, num, fraction, split_spec)) in enumerate(splits.items()):
             plan = _plan_split(
                 num, video_tasks, image_tasks, fraction, np.random.default_rng([seed, 1, split_index])
             )
             for offset, (task, label) in enumerate(plan):
                 problem_id = first_id + offset
-                sample = generate_sample(task, label, np.random.default_rng([seed, 0, problem_id]), spec)
+                rng = np.random.default_rng([seed, 0, problem_id])
+                sample = generate_sample(task, label, rng, split_spec)
                 if sample.data_type == "video":
                     relative = f"videos/{problem_id:05d}.mp4"
-                    encode_video(sample.pixels, root / relative, fps=spec.fps, qp=spec.qp)
+                    encode_video(sample.pixels, root / relative, fps=split_spec.fps, qp=split_spec.qp)
                 else:
                     relative = f"images/{problem_id:05d}.png"
                     _write_image(sample.pixels, root / relative)
-                records[split].append(sample.record(problem_id, f"./{relative}", with_process=False))
-                if split == "train":
+                if split != "cot":
+                    records[split].append(sample.record(problem_id, f"./{relative}", with_process=False))
+                if split == "cot" or (split == "train" and num_cot is None):
                     records["cot"].append(sample.record(problem_id, f"./{relative}", with_process=True))
                 bar.update(1)
 
