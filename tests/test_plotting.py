@@ -313,3 +313,23 @@ def test_cli_skipped_paper_panel_is_noted(tmp_path, capsys):
     write_state(tmp_path, rl_log_history(temporal=False))
     assert main(["plot", "--run", str(tmp_path), "--metrics", "accuracy,temporal"]) == 0
     assert "skipped: temporal" in capsys.readouterr().err
+
+
+def test_plot_comparison_overlays_arms_and_seeds(tmp_path):
+    from video_r1.plotting import plot_comparison
+
+    grpo = [rl_log_history(temporal=False), rl_log_history(temporal=False)]
+    tgrpo = [rl_log_history(), rl_log_history(), rl_log_history()]
+    out = plot_comparison(
+        {"GRPO": grpo, "T-GRPO": tgrpo},
+        tmp_path / "ablation.png",
+        panels=["accuracy", "temporal", "length"],
+        title="ablation",
+    )
+    image = Image.open(out)
+    # the temporal panel is drawn (T-GRPO logged it) even though the GRPO runs did not log it
+    assert image.text["Panels"] == "Accuracy reward | Temporal bonus rate | Completion length"
+    assert image.text["Arms"] == "GRPO | T-GRPO"
+    assert image.size == (2 * PANEL_WIDTH_IN * DPI, 2 * PANEL_HEIGHT_IN * DPI)
+    with pytest.raises(ValueError, match="nothing to plot"):
+        plot_comparison({"GRPO": grpo}, tmp_path / "none.png", panels=[("Missing", ["no/such/key"])])

@@ -39,6 +39,7 @@ __all__ = [
     "is_rl_log",
     "load_log_history",
     "panels_for",
+    "plot_comparison",
     "plot_log_history",
     "plot_run",
     "series",
@@ -299,6 +300,71 @@ def plot_log_history(
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png", metadata={"Panels": " | ".join(t for t, _ in chosen)})
+    return out
+
+
+def _mean_series(histories: Sequence[Sequence[dict[str, Any]]], key: str) -> tuple[list[float], list[float]]:
+    """Mean of ``key`` over the runs that logged each step (steps in increasing order)."""
+    by_step: dict[float, list[float]] = {}
+    for history in histories:
+        for step, value in zip(*series(history, key), strict=True):
+            by_step.setdefault(step, []).append(value)
+    steps = sorted(by_step)
+    return steps, [sum(by_step[s]) / len(by_step[s]) for s in steps]
+
+
+def plot_comparison(
+    runs: dict[str, Sequence[Sequence[dict[str, Any]]]],
+    out_path: str | Path,
+    panels: Sequence[str | Panel],
+    title: str | None = None,
+) -> Path:
+    """Overlay several arms of an experiment (e.g. GRPO vs T-GRPO), each repeated over seeds, on one PNG.
+
+    ``runs`` maps an arm's label to the ``log_history`` of each of its runs. In every panel (names of
+    :data:`PAPER_PANELS` or ``(title, keys)``; a panel's first logged key is drawn) each arm gets one colour:
+    its individual runs as thin lines, their mean per step as a thick line. Raises ``ValueError`` when no
+    panel has data. The PNG's ``Panels`` text chunk lists the panel titles, ``Arms`` the labels.
+    """
+    from matplotlib.figure import Figure
+
+    every = [h for histories in runs.values() for h in histories]
+    present = set().union(*(_logged_keys(h) for h in every)) if every else set()
+    chosen = []
+    for panel_title, keys in _resolve(panels):
+        key = next((k for k in keys if k in present), None)
+        if key is not None:
+            chosen.append((panel_title, key))
+    if not chosen:
+        raise ValueError("no metric of the chosen panels was logged by any run (nothing to plot)")
+    rows, cols = grid_shape(len(chosen))
+    fig = Figure(figsize=(cols * PANEL_WIDTH_IN, rows * PANEL_HEIGHT_IN), dpi=DPI, layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[len(chosen) :]:
+        fig.delaxes(ax)
+    colours = [f"C{i}" for i in range(10)]
+    for ax, (panel_title, key) in zip(axes, chosen):
+        for index, (label, histories) in enumerate(runs.items()):
+            colour = colours[index % len(colours)]
+            for history in histories:
+                ax.plot(*series(history, key), color=colour, linewidth=0.8, alpha=0.35)
+            steps, mean = _mean_series(histories, key)
+            if steps:
+                n = len(histories)
+                ax.plot(steps, mean, color=colour, linewidth=2.0, label=f"{label} (mean of {n})")
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_xlabel("step", fontsize=9)
+        ax.set_ylabel(_label(key), fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(
+        out, format="png", metadata={"Panels": " | ".join(t for t, _ in chosen), "Arms": " | ".join(runs)}
+    )
     return out
 
 
