@@ -38,14 +38,17 @@ def start_trainer(trainer: str, model: Any, args: Any, config_class: type, kwarg
     return args
 
 
-def decode_media_on_access(args: Any, train_dataset, kwargs: dict[str, Any], variant: str):
+def decode_media_on_access(args: Any, train_dataset, kwargs: dict[str, Any], variant: str, loader=None):
     """The bad-media policy of ``args`` and ``train_dataset`` (and ``kwargs["eval_dataset"]``) wrapped with the
-    media decoding transform of :func:`~video_r1.data.collate.with_media` (vision preset, prompt variant)."""
+    media decoding transform of :func:`~video_r1.data.collate.with_media` (vision preset, prompt variant).
+    ``loader`` replaces :func:`~video_r1.data.media.load_media_for_record` (same signature), e.g. a
+    :class:`~video_r1.data.frame_cache.FrameCache` shared by several stages of a run."""
     policy = BadMediaPolicy(args.on_bad_media, output_dir=args.output_dir)
     preset = get_preset(args.vision_preset, max_frames=args.max_frames)
     options = {
         "variant": variant,
         "video_kwargs": {"backend": args.video_backend} if args.video_backend else {},
+        "loader": loader,
     }
     if train_dataset is not None:
         train_dataset = with_media(train_dataset, preset, policy, **options)

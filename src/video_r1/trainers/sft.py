@@ -317,17 +317,24 @@ class VideoSFTTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin,
     ``train_dataset`` (and ``eval_dataset``) are records datasets from
     :func:`video_r1.data.records.load_records` (use ``require_process=True`` for COT-165k); the trainer adds
     the decoding transform (vision preset, bad-media policy) and the :class:`VideoSFTCollator` itself.
+    ``media_loader`` (default: decode on every access) replaces
+    :func:`video_r1.data.media.load_media_for_record`, e.g. a :class:`~video_r1.data.frame_cache.FrameCache`
+    shared with other stages of a run.
     ``peft_config`` (a ``peft.LoraConfig``) trains a LoRA adapter instead of the whole model (see
     :mod:`video_r1.trainers.lora`).
     """
 
-    def __init__(self, model, args: VideoSFTConfig | None = None, train_dataset=None, **kwargs):
+    def __init__(
+        self, model, args: VideoSFTConfig | None = None, train_dataset=None, media_loader=None, **kwargs
+    ):
         if kwargs.get("data_collator") is not None:
             raise ValueError("VideoSFTTrainer builds its own data collator (VideoSFTCollator)")
         args = start_trainer("VideoSFTTrainer", model, args, VideoSFTConfig, kwargs)
         processing_class = kwargs["processing_class"]
 
-        self.media_policy, train_dataset = decode_media_on_access(args, train_dataset, kwargs, "sft")
+        self.media_policy, train_dataset = decode_media_on_access(
+            args, train_dataset, kwargs, "sft", loader=media_loader
+        )
         kwargs["data_collator"] = VideoSFTCollator(
             processing_class,
             loss_masking=args.loss_masking,

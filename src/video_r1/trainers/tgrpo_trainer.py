@@ -82,12 +82,20 @@ class TGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin, GR
 
     ``train_dataset`` is a records dataset from :func:`video_r1.data.records.load_records`; the trainer adds
     the decoding transform (vision preset, bad-media policy) itself. ``reward_funcs`` defaults to
-    ``args.reward_funcs`` (names from :mod:`video_r1.rewards`). ``peft_config`` (a ``peft.LoraConfig``)
+    ``args.reward_funcs`` (names from :mod:`video_r1.rewards`). ``media_loader`` (default: decode on every
+    access) replaces :func:`video_r1.data.media.load_media_for_record`, e.g. a
+    :class:`~video_r1.data.frame_cache.FrameCache` shared with other stages of a run. ``peft_config`` (a ``peft.LoraConfig``)
     trains a LoRA adapter instead of the whole model (see :mod:`video_r1.trainers.lora`).
     """
 
     def __init__(
-        self, model, reward_funcs=None, args: TGRPOConfig | None = None, train_dataset=None, **kwargs
+        self,
+        model,
+        reward_funcs=None,
+        args: TGRPOConfig | None = None,
+        train_dataset=None,
+        media_loader=None,
+        **kwargs,
     ):
         args = start_trainer("TGRPOTrainer", model, args, TGRPOConfig, kwargs)
         processing_class = kwargs["processing_class"]
@@ -117,7 +125,9 @@ class TGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin, GR
             args.generation_kwargs, vision_placeholder_ids(processing_class), args.use_vllm
         )
 
-        self.media_policy, train_dataset = decode_media_on_access(args, train_dataset, kwargs, "train")
+        self.media_policy, train_dataset = decode_media_on_access(
+            args, train_dataset, kwargs, "train", loader=media_loader
+        )
 
         self._active_vision: list[dict[str, torch.Tensor]] | None = None
         self._rollout: dict[str, Any] | None = None
