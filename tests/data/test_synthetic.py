@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import re
@@ -18,6 +17,7 @@ from video_r1.data.synthetic import (
     TASK_PROBLEM_TYPES,
     VIDEO_TASKS,
     SyntheticSpec,
+    _object_mask,
     answer_from_frames,
     decode_video,
     encode_video,
@@ -223,8 +223,10 @@ def test_task_selection_and_video_only_test(tmp_path: Path) -> None:
         ({"image_tasks": (), "image_fraction": 0.5}, "no image_tasks"),
         ({"max_speed": 2.0}, "max_speed"),
         ({"background": (100, 200)}, "background"),
+        ({"colours": ("red", "pink")}, "colours"),
         ({"cot_overrides": {"min_speed": 5.0}}, "needs num_cot"),
         ({"num_cot": 2, "cot_overrides": {"speed": 5.0}}, "unknown field"),
+        ({"num_cot": 2, "cot_overrides": {"size": 50}}, "cot_overrides: size=50"),
     ],
 )
 def test_bad_settings_are_rejected(kwargs: dict, match: str, tmp_path: Path) -> None:
@@ -233,15 +235,13 @@ def test_bad_settings_are_rejected(kwargs: dict, match: str, tmp_path: Path) -> 
 
 
 def test_cli_make_synthetic(tmp_path: Path, capsys) -> None:
-    from video_r1.cli.make_synthetic import register
+    from video_r1.cli.main import main
 
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
+    code = main(
         ["make-synthetic", "--output_dir", str(tmp_path), "--num_train", "4", "--num_test", "2", "--seed", "1",
          "--video_tasks", "direction", "size_change", "--image_fraction", "0", "--no_progress"]
     )  # fmt: skip
-    assert args.func(args) == 0
+    assert code == 0
     out = capsys.readouterr().out
     assert str(tmp_path) in out and "direction 2" in out and "size_change 2" in out
     assert {_task(r) for r in _load(tmp_path, "train")} == {"direction", "size_change"}
@@ -249,8 +249,6 @@ def test_cli_make_synthetic(tmp_path: Path, capsys) -> None:
 
 def _speed(frames: np.ndarray) -> float:
     """|px per frame| of the direction task's square, measured from the decoded frames."""
-    from video_r1.data.synthetic import _object_mask
-
     xs = [float(np.nonzero(_object_mask(frame))[1].mean()) for frame in frames]
     return abs(xs[-1] - xs[0]) / (len(xs) - 1)
 
@@ -283,3 +281,20 @@ def test_max_speed_bounds_the_motion(tmp_path: Path) -> None:
     )  # fmt: skip
     for record in _load(tmp_path, "train"):
         assert 1.2 <= _speed(_pixels(tmp_path, record)) <= 2.8  # integer rounding of positions
+
+
+def test_colours_restrict_the_palette(tmp_path: Path) -> None:
+    from video_r1.data.synthetic import PALETTE
+
+    make_synthetic(
+        tmp_path, num_train=12, num_test=0, seed=1, video_tasks=("direction", "appearance_order"),
+        image_fraction=0.0, colours=("red", "yellow"), progress=False,
+    )  # fmt: skip
+    for record in _load(tmp_path, "train"):
+        frames = _pixels(tmp_path, record)
+        mask = np.stack([_object_mask(f) for f in frames])
+        mean = frames[mask].reshape(-1, 3).astype(float).mean(axis=0)
+        nearest = min(PALETTE, key=lambda name: float(np.sum((mean - np.array(PALETTE[name])) ** 2)))
+        assert nearest in ("red", "yellow") or record["data_source"].endswith("appearance_order")
+        if record["data_source"].endswith("appearance_order"):
+            assert {o[3:] for o in record["options"]} == {"red", "yellow"}

@@ -3,117 +3,256 @@
 The dataset (see ``video_r1.data.synthetic``) is what the CPU demo trains and evaluates on: its video
 questions are answerable only from frame order, so T-GRPO's ordered-vs-shuffled contrast has something to
 measure. Generation needs no network and takes about a second per few hundred samples.
+
+The settings are :class:`MakeSyntheticArguments` (one flag per ``make_synthetic`` argument, or the same keys
+in ``--config file.yaml``); every value is checked while parsing, so a bad one fails before anything is
+written.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import re
 import time
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from video_r1.cli._parse import build_parser as _build
+from video_r1.cli._parse import parse_command
+from video_r1.data.synthetic import IMAGE_TASKS, PALETTE, VIDEO_TASKS, SyntheticSpec, check_settings
+from video_r1.resumable import check_output_path
+
+#: The value of ``--video_tasks`` / ``--image_tasks`` that selects no task of that kind.
+NO_TASKS = "none"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    from video_r1.data.synthetic import IMAGE_TASKS, VIDEO_TASKS
+@dataclass
+class MakeSyntheticArguments:
+    """Settings of ``video-r1 make-synthetic`` (the arguments of ``video_r1.data.synthetic.make_synthetic``)."""
 
-    parser = subparsers.add_parser(
-        "make-synthetic",
-        help="write the synthetic frame-order video/image dataset (Video-R1 record format)",
-        description=(
-            "Write train.json (RL records, videos and images mixed), cot.json (the same records with a short "
-            "<think> process for SFT) and test.json (held-out ids) plus videos/*.mp4 and images/*.png under "
-            "OUTPUT_DIR. Video questions are two-option multiple choice answerable only from frame order "
-            "(shuffled frames give chance, 0.5). The same arguments always give identical files."
-        ),
+    output_dir: str | None = field(
+        default=None, metadata={"help": "Directory to write the dataset to (created). Required."}
     )
-    parser.add_argument("--output_dir", required=True, help="directory to write the dataset to (created)")
-    parser.add_argument(
-        "--num_train", type=int, default=200, help="records in train.json/cot.json (default: 200)"
+    num_train: int = field(default=200, metadata={"help": "Records in train.json (and cot.json by default)."})
+    num_test: int = field(default=100, metadata={"help": "Records in test.json."})
+    seed: int = field(default=0, metadata={"help": "Seed; the same settings and seed give identical files."})
+    num_frames: int = field(default=8, metadata={"help": "Frames per video."})
+    fps: float = field(default=2.0, metadata={"help": "Video frame rate written to the mp4."})
+    size: int = field(default=56, metadata={"help": "Video frame side in px, a multiple of 28."})
+    image_size: int | None = field(
+        default=None, metadata={"help": "Image side in px, a multiple of 28 (None: the same as --size)."}
     )
-    parser.add_argument("--num_test", type=int, default=100, help="records in test.json (default: 100)")
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed; same seed gives identical files (default: 0)"
+    video_tasks: list[str] = field(
+        default_factory=lambda: list(VIDEO_TASKS),
+        metadata={
+            "help": f"Video tasks to include, some of {' '.join(VIDEO_TASKS)} ('{NO_TASKS}': no videos); "
+            "'direction' is the easiest."
+        },
     )
-    parser.add_argument("--num_frames", type=int, default=8, help="frames per video (default: 8)")
-    parser.add_argument(
-        "--fps", type=float, default=2.0, help="video frame rate written to the mp4 (default: 2)"
+    image_tasks: list[str] = field(
+        default_factory=lambda: list(IMAGE_TASKS),
+        metadata={
+            "help": f"Image tasks to include, some of {' '.join(IMAGE_TASKS)} ('{NO_TASKS}': no images)."
+        },
     )
-    parser.add_argument(
-        "--size", type=int, default=56, help="video frame side in px, multiple of 28 (default: 56)"
+    image_fraction: float = field(
+        default=0.25, metadata={"help": "Fraction of image records in train.json (and a --num_cot split)."}
     )
-    parser.add_argument(
-        "--image_size", type=int, default=None, help="image side in px, multiple of 28 (default: --size)"
-    )
-    parser.add_argument(
-        "--video_tasks",
-        nargs="*",
-        choices=VIDEO_TASKS,
-        default=list(VIDEO_TASKS),
-        help=f"video tasks to include (default: all of {' '.join(VIDEO_TASKS)}); 'direction' is the easiest",
-    )
-    parser.add_argument(
-        "--image_tasks",
-        nargs="*",
-        choices=IMAGE_TASKS,
-        default=list(IMAGE_TASKS),
-        help=f"image tasks to include (default: all of {' '.join(IMAGE_TASKS)})",
-    )
-    parser.add_argument(
-        "--image_fraction",
-        type=float,
-        default=0.25,
-        help="fraction of image records in each split (default: 0.25)",
-    )
-    parser.add_argument(
-        "--test_image_fraction",
-        type=float,
+    test_image_fraction: float | None = field(
         default=None,
-        help="fraction of image records in test.json (default: --image_fraction; 0 for a video-only test set)",
+        metadata={
+            "help": "Fraction of image records in test.json (None: --image_fraction; 0 for a video-only test "
+            "set)."
+        },
     )
-    parser.add_argument(
-        "--noise", type=float, default=4.0, help="std of the per-pixel background noise, 0..10 (default: 4)"
+    noise: float = field(default=4.0, metadata={"help": "Std of the per-pixel background noise, 0..10."})
+    square_min: int = field(default=10, metadata={"help": "Smallest moving-square side in px."})
+    square_max: int = field(default=14, metadata={"help": "Largest moving-square side in px."})
+    min_speed: float = field(
+        default=4.5, metadata={"help": "Slowest motion of the direction task, px/frame."}
     )
-    parser.add_argument(
-        "--square_min", type=int, default=10, help="smallest moving-square side in px (default: 10)"
+    qp: int = field(default=12, metadata={"help": "H.264 constant quantiser, 0..51."})
+    max_speed: float | None = field(
+        default=None,
+        metadata={
+            "help": "Fastest motion of the direction task, px/frame (None: as fast as the square still fits)."
+        },
     )
-    parser.add_argument(
-        "--square_max", type=int, default=14, help="largest moving-square side in px (default: 14)"
+    background: list[float] = field(
+        default_factory=lambda: [20.0, 60.0],
+        metadata={"help": "LOW HIGH: range of the grey background level (0..160), drawn per sample."},
     )
-    parser.add_argument(
-        "--min_speed",
-        type=float,
-        default=4.5,
-        help="slowest motion of the direction task, px/frame (default: 4.5)",
+    colours: list[str] = field(
+        default_factory=lambda: list(PALETTE),
+        metadata={"help": f"Colours the objects are drawn from, at least 2 of {' '.join(PALETTE)}."},
     )
-    parser.add_argument("--qp", type=int, default=12, help="H.264 constant quantiser, 0..51 (default: 12)")
-    parser.add_argument("--no_progress", action="store_true", help="do not show a progress bar")
-    parser.set_defaults(func=run)
+    num_cot: int | None = field(
+        default=None,
+        metadata={
+            "help": "Questions in a CoT split of its own (ids after the test ids, mixed like train.json) "
+            "written to cot.json (None: cot.json holds the training records)."
+        },
+    )
+    cot_overrides: str | None = field(
+        default=None,
+        metadata={
+            "help": "JSON object of rendering settings (these flags' names, e.g. '{\"min_speed\": 4.0}') that "
+            "replace the ones above for the --num_cot split; a mapping in a --config file."
+        },
+    )
+    no_progress: bool = field(default=False, metadata={"help": "Do not show a progress bar."})
+
+    def __post_init__(self) -> None:
+        if not self.output_dir:
+            raise ValueError("--output_dir (the directory to write the dataset to) is required")
+        check_output_path(self.output_dir)
+        self.video_tasks = _tasks(self.video_tasks, VIDEO_TASKS, "--video_tasks")
+        self.image_tasks = _tasks(self.image_tasks, IMAGE_TASKS, "--image_tasks")
+        if isinstance(self.colours, str):
+            self.colours = [self.colours]
+        if len(self.background) != 2:
+            raise ValueError(f"--background needs two numbers LOW HIGH, got {list(self.background)}")
+        self.background = [float(level) for level in self.background]
+        self.overrides = _overrides(self.cot_overrides)
+        try:
+            check_settings(
+                self.spec(),
+                num_train=self.num_train,
+                num_test=self.num_test,
+                video_tasks=self.video_tasks,
+                image_tasks=self.image_tasks,
+                image_fraction=self.image_fraction,
+                test_image_fraction=self.test_image_fraction,
+                num_cot=self.num_cot,
+                cot_overrides=self.overrides,
+            )
+        except ValueError as err:
+            raise ValueError(_as_flags(str(err))) from None
+
+    def spec(self) -> SyntheticSpec:
+        """The rendering settings (the fields shared with :class:`SyntheticSpec`)."""
+        return SyntheticSpec(
+            num_frames=self.num_frames,
+            fps=self.fps,
+            size=self.size,
+            image_size=self.image_size,
+            noise=self.noise,
+            square_min=self.square_min,
+            square_max=self.square_max,
+            min_speed=self.min_speed,
+            qp=self.qp,
+            max_speed=self.max_speed,
+            background=tuple(self.background),
+            colours=tuple(self.colours),
+        )
+
+    def synthetic_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``make_synthetic`` besides ``output_dir``."""
+        return {
+            "num_train": self.num_train,
+            "num_test": self.num_test,
+            "seed": self.seed,
+            "num_frames": self.num_frames,
+            "fps": self.fps,
+            "size": self.size,
+            "image_size": self.image_size,
+            "video_tasks": self.video_tasks,
+            "image_tasks": self.image_tasks,
+            "image_fraction": self.image_fraction,
+            "test_image_fraction": self.test_image_fraction,
+            "noise": self.noise,
+            "square_min": self.square_min,
+            "square_max": self.square_max,
+            "min_speed": self.min_speed,
+            "qp": self.qp,
+            "max_speed": self.max_speed,
+            "background": tuple(self.background),
+            "colours": tuple(self.colours),
+            "num_cot": self.num_cot,
+            "cot_overrides": self.overrides,
+            "progress": not self.no_progress,
+        }
 
 
-def run(args: argparse.Namespace) -> int:
+def _tasks(value: list[str] | str, known: tuple[str, ...], flag: str) -> list[str]:
+    """The selected tasks: ``[]`` for ``none`` (or an empty list in a --config file); unknown names refused."""
+    names = [value] if isinstance(value, str) else list(value)
+    if names == [NO_TASKS]:
+        return []
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f"{flag}: unknown task(s) {', '.join(unknown)}; choose from {' '.join(known)} (or '{NO_TASKS}')"
+        )
+    return names
+
+
+def _overrides(value: str | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``--cot_overrides`` as a dict: a JSON object on the command line, a mapping in a --config file."""
+    if value is None or isinstance(value, Mapping):
+        return None if value is None else dict(value)
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--cot_overrides {value!r} is not valid JSON ({err.msg})") from None
+    if not isinstance(parsed, dict):
+        raise ValueError(f"--cot_overrides {value!r} must be a JSON object, e.g. '{{\"min_speed\": 4.0}}'")
+    return parsed
+
+
+def _as_flags(message: str) -> str:
+    """A ``make_synthetic`` check's message in flag terms: ``size=50: ...`` -> ``--size=50: ...``.
+
+    A message about the CoT split names ``--cot_overrides``; the setting names inside it are its JSON keys.
+    """
+    if message.startswith("cot_overrides"):
+        return f"--{message}"
+    names = "|".join(MakeSyntheticArguments.__dataclass_fields__)
+    return re.sub(rf"(?<![\w-])({names})=", r"--\1=", message)
+
+
+#: Flags that take several values; given twice, their values add up (``--video_tasks a --video_tasks b``).
+REPEATABLE = ["--video_tasks", "--video-tasks", "--image_tasks", "--image-tasks", "--colours"]
+_TASK_FLAGS = ("--video_tasks", "--video-tasks", "--image_tasks", "--image-tasks")
+
+PROG = "video-r1 make-synthetic"
+HELP = "write the synthetic frame-order video/image dataset (Video-R1 record format)"
+DESCRIPTION = (
+    "Write train.json (RL records, videos and images mixed), cot.json (the same records with a short <think> "
+    "process for SFT, or with --num_cot a split of its own) and test.json (held-out ids) plus videos/*.mp4 and "
+    "images/*.png under OUTPUT_DIR. Video questions are two-option multiple choice answerable only from frame "
+    "order (shuffled frames give chance, 0.5). The same arguments always give identical files."
+)
+
+
+def build_parser():
+    return _build(PROG, [MakeSyntheticArguments], DESCRIPTION)
+
+
+def _bare_task_flags(argv: list[str]) -> list[str]:
+    """``--video_tasks`` with no value (no tasks of that kind, as the flag always meant) -> ``--video_tasks none``."""
+    out: list[str] = []
+    for index, arg in enumerate(argv):
+        out.append(arg)
+        if arg in _TASK_FLAGS and (index + 1 == len(argv) or argv[index + 1].startswith("--")):
+            out.append(NO_TASKS)
+    return out
+
+
+def main(argv: list[str]) -> int:
     from video_r1.data.synthetic import make_synthetic
 
-    start = time.perf_counter()
-    paths = make_synthetic(
-        args.output_dir,
-        num_train=args.num_train,
-        num_test=args.num_test,
-        seed=args.seed,
-        num_frames=args.num_frames,
-        fps=args.fps,
-        size=args.size,
-        image_size=args.image_size,
-        video_tasks=args.video_tasks,
-        image_tasks=args.image_tasks,
-        image_fraction=args.image_fraction,
-        test_image_fraction=args.test_image_fraction,
-        noise=args.noise,
-        square_min=args.square_min,
-        square_max=args.square_max,
-        min_speed=args.min_speed,
-        qp=args.qp,
-        progress=not args.no_progress,
+    (args,) = parse_command(
+        PROG,
+        [MakeSyntheticArguments],
+        _bare_task_flags(list(argv)),
+        description=DESCRIPTION,
+        repeatable=REPEATABLE,
     )
+    start = time.perf_counter()
+    paths = make_synthetic(args.output_dir, **args.synthetic_kwargs())
     elapsed = time.perf_counter() - start
     print(f"synthetic dataset written to {paths['root']} in {elapsed:.1f} s")
     for name in ("train", "cot", "test"):
