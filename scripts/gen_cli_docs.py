@@ -22,13 +22,7 @@ WIDTH = "100"
 def command_parser(name: str) -> argparse.ArgumentParser:
     from video_r1.cli.main import SUBCOMMANDS
 
-    module = importlib.import_module(SUBCOMMANDS[name][0])
-    if hasattr(module, "build_parser"):
-        return module.build_parser()
-    parser = argparse.ArgumentParser(prog="video-r1")  # an argparse-style module (register/run)
-    sub = parser.add_subparsers()
-    module.register(sub)
-    return sub.choices[name]
+    return importlib.import_module(SUBCOMMANDS[name][0]).build_parser()
 
 
 def render() -> str:

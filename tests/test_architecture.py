@@ -130,3 +130,10 @@ def test_the_layering_test_sees_real_edges():
     assert "video_r1.data.vision" in graph["video_r1.data.media"]
     assert "video_r1.models.qwen2_5_vl" in graph["video_r1.trainers.tgrpo_trainer"]
     assert "video_r1.inference" in graph["video_r1.evaluation.runner"]  # a lazy import counts too
+
+
+def test_no_module_over_the_size_limit():
+    long = {
+        name: n for name, path in _modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert not long, f"modules over {MAX_LINES} lines (split them): {long}"

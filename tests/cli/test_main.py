@@ -15,13 +15,7 @@ from video_r1.cli.main import SUBCOMMANDS, main
 
 
 def _parser(name: str) -> argparse.ArgumentParser:
-    module = importlib.import_module(SUBCOMMANDS[name][0])
-    if hasattr(module, "build_parser"):
-        return module.build_parser()
-    parser = argparse.ArgumentParser(prog="video-r1")  # an argparse-style module (register/run)
-    sub = parser.add_subparsers()
-    module.register(sub)
-    return sub.choices[name]
+    return importlib.import_module(SUBCOMMANDS[name][0]).build_parser()
 
 
 def test_console_script_is_installed():

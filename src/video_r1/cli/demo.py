@@ -1,53 +1,100 @@
 """``video-r1 demo``: the whole pipeline in miniature on CPU (tiny model, synthetic data, SFT, T-GRPO, eval).
 
-See :mod:`video_r1.demo`. Sizes, step counts and learning rates come from the recipe (``--config``, default
-``configs/demo_cpu.yaml``); ``--quick`` runs every stage for a few steps (the CI smoke test)::
+See :mod:`video_r1.demo`. The recipe is the command's ``--config`` file (default: the packaged
+``demo_cpu.yaml``): its top-level keys are the fields of :class:`video_r1.demo.recipe.DemoRecipe`, and flags
+such as ``--seed`` override them::
 
     video-r1 demo --output_dir runs/demo
+    video-r1 demo --output_dir runs/ablation --ablation
     video-r1 demo --output_dir runs/demo_quick --quick
 """
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, field
+
+from video_r1.cli._parse import build_parser as _build
+from video_r1.cli._parse import parse_command
+from video_r1.errors import UsageError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="run the whole pipeline in miniature on CPU: tiny model, synthetic data, SFT, T-GRPO, evaluation",
-        description=(
-            "Build a small offline Qwen2.5-VL, write the synthetic frame-order dataset, evaluate the untrained "
-            "model, run the SFT cold start and T-GRPO, evaluating the held-out split after each stage on ordered "
-            "and on shuffled frames. Writes report.json, report.md and curves.png (RL curves) to OUTPUT_DIR. "
-            "No downloads; about 8 minutes on 2 CPU cores (--quick: under 2 minutes)."
-        ),
-    )
-    parser.add_argument(
-        "--output_dir",
+@dataclass
+class DemoArguments:
+    """How ``video-r1 demo`` runs (the recipe, :class:`~video_r1.demo.recipe.DemoRecipe`, says what)."""
+
+    output_dir: str = field(
         default="runs/demo",
-        help="directory for the model, data, checkpoints and report (default: runs/demo)",
+        metadata={"help": "Directory for the model, data, checkpoints and report (created)."},
     )
-    parser.add_argument(
-        "--config",
-        default=None,
-        help="demo recipe YAML (default: the repository's configs/demo_cpu.yaml)",
+    quick: bool = field(
+        default=False,
+        metadata={
+            "help": "Merge the recipe's quick_overrides: every stage for a few steps (a smoke test; "
+            "accuracies are not meaningful)."
+        },
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="merge the recipe's 'quick' section: every stage for a few steps (smoke test; accuracies not meaningful)",
+    ablation: bool = field(
+        default=False,
+        metadata={
+            "help": "The paper's ablation in miniature: for each of --ablation_seeds, SFT once, then GRPO "
+            "(temporal: false) and T-GRPO from the same SFT checkpoint. Writes the table (base / SFT / +GRPO / "
+            "+T-GRPO; ordered and shuffled accuracy and their gap, mean and spread over seeds) to "
+            "report.json/report.md and both arms' RL curves to ablation_curves.png; each seed's run goes to "
+            "OUTPUT_DIR/seed<N>/."
+        },
     )
-    parser.add_argument(
-        "--seed", type=int, default=None, help="seed of the model, data and training (default: the recipe's)"
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Replace an earlier demo run in --output_dir (deletes what the demo wrote there). Without "
+            "it such a folder is refused."
+        },
     )
-    parser.add_argument("--no_progress", action="store_true", help="do not show progress bars")
-    parser.set_defaults(func=run)
+    no_progress: bool = field(default=False, metadata={"help": "Do not show progress bars."})
 
 
-def run(args: argparse.Namespace) -> int:
+PROG = "video-r1 demo"
+HELP = "run the whole pipeline in miniature on CPU: tiny model, synthetic data, SFT, T-GRPO, evaluation"
+DESCRIPTION = (
+    "Build a small offline Qwen2.5-VL, write the synthetic frame-order dataset, evaluate the untrained model, "
+    "run the SFT cold start and T-GRPO, evaluating the held-out split after each stage on ordered and on "
+    "shuffled frames. Writes report.json, report.md and curves.png (RL curves) to OUTPUT_DIR. No downloads; "
+    "about 5 minutes on 2 CPU cores (--quick: under a minute; --ablation: about 25 minutes). --config is the "
+    "recipe (default: the packaged demo_cpu.yaml, also at configs/demo_cpu.yaml); its keys are the settings "
+    "below from --seed on, and flags override them."
+)
+
+
+def _recipe_type():
+    from video_r1.demo.recipe import DemoRecipe
+
+    return DemoRecipe
+
+
+def build_parser():
+    return _build(PROG, [DemoArguments, _recipe_type()], DESCRIPTION)
+
+
+def main(argv: list[str]) -> int:
     import logging
     import os
+
+    from video_r1.demo.recipe import DEFAULT_CONFIG
+
+    argv = list(argv)
+    if "--seed" in argv and "--ablation" in argv:
+        raise UsageError("--ablation runs --ablation_seeds (not --seed)")
+    if ("--seeds" in argv or "--ablation_seeds" in argv) and "--ablation" not in argv:
+        raise UsageError("--ablation_seeds (--seeds) is for --ablation; use --seed for a single run")
+    if "--help" not in argv and "-h" not in argv:
+        if "--config" in argv:
+            source = argv[argv.index("--config") + 1] if argv.index("--config") + 1 < len(argv) else None
+        else:
+            source = str(DEFAULT_CONFIG)
+            argv = ["--config", source, *argv]
+    args, recipe = parse_command(
+        PROG, [DemoArguments, _recipe_type()], argv, description=DESCRIPTION, repeatable=["--ablation_seeds"]
+    )
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -56,5 +103,13 @@ def run(args: argparse.Namespace) -> int:
 
     from video_r1.demo import run_demo
 
-    run_demo(args.output_dir, args.config, quick=args.quick, seed=args.seed, progress=not args.no_progress)
+    run_demo(
+        args.output_dir,
+        recipe,
+        quick=args.quick,
+        progress=not args.no_progress,
+        ablation=args.ablation,
+        overwrite_output_dir=args.overwrite_output_dir,
+        source=source,
+    )
     return 0

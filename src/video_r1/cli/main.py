@@ -71,8 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = importlib.import_module(SUBCOMMANDS[name][0])
     try:
-        if not hasattr(module, "main"):  # an argparse-style module (register/run)
-            return _run_argparse_module(module, name, rest)
         return int(module.main(rest) or 0)
     except UsageError as err:
         return _one_line(name, err, 2, debug)
@@ -104,15 +102,6 @@ def _one_line(name: str, err: BaseException | str, code: int, debug: bool) -> in
     message = " ".join(str(err).split()) or type(err).__name__
     print(f"video-r1 {name}: error: {message}", file=sys.stderr)
     return code
-
-
-def _run_argparse_module(module, name: str, argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="video-r1")
-    module.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args([name, *argv])
-    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":
