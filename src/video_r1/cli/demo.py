@@ -59,7 +59,7 @@ DESCRIPTION = (
     "Build a small offline Qwen2.5-VL, write the synthetic frame-order dataset, evaluate the untrained model, "
     "run the SFT cold start and T-GRPO, evaluating the held-out split after each stage on ordered and on "
     "shuffled frames. Writes report.json, report.md and curves.png (RL curves) to OUTPUT_DIR. No downloads; "
-    "about 5 minutes on 2 CPU cores (--quick: under a minute; --ablation: about 25 minutes). --config is the "
+    "about 3 minutes on 2 CPU cores (--quick: under a minute; --ablation: about 12 minutes). --config is the "
     "recipe (default: the packaged demo_cpu.yaml, also at configs/demo_cpu.yaml); its keys are the settings "
     "below from --seed on, and flags override them."
 )
