@@ -154,7 +154,7 @@ def test_grpo_recipe_step_equals_the_original_loss_and_gradient(
     _perturb(trainer.model)
     inputs, rewards, loss, grads = _one_micro_step(trainer)
 
-    total = (rewards * torch.tensor(trainer.reward_weights)).nansum(dim=1)
+    total = (rewards * torch.as_tensor(trainer.reward_weights)).nansum(dim=1)
     assert total.unique().numel() > 1, "the rollout needs reward spread for a non-zero advantage"
     reference = load_model(str(tiny_checkpoint), dtype=torch.float32).eval()  # the initial weights
     token_ids = vision_token_ids(trainer.processing_class)
@@ -188,7 +188,7 @@ def test_trl_bias_corrected_kl_changes_the_gradient(tiny_checkpoint, video_promp
     )
     _perturb(trainer.model)
     inputs, rewards, loss, grads = _one_micro_step(trainer)
-    total = (rewards * torch.tensor(trainer.reward_weights)).nansum(dim=1)
+    total = (rewards * torch.as_tensor(trainer.reward_weights)).nansum(dim=1)
     reference = load_model(str(tiny_checkpoint), dtype=torch.float32).eval()
     ours, _, _ = _original_grpo_loss(
         trainer.model,
