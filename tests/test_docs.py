@@ -77,3 +77,85 @@ def test_links_between_the_docs_resolve():
             elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
                 broken.append(f"{doc.relative_to(ROOT)}: {link} (no such heading)")
     assert not broken, broken
+
+
+USAGE = ROOT / "docs" / "usage.md"
+
+
+def _field_tables(section_title: str) -> list[tuple[list[str], str]]:
+    """Rows ``(names, default cell)`` of the field/flag tables under the ``## `` heading starting with the title."""
+    rows, inside = [], False
+    for line in USAGE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            inside = line.startswith(f"## {section_title}")
+        elif inside and line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            names = re.findall(r"`(?:--)?(\w+)`", cells[0])
+            if names and len(cells) >= 3:
+                rows.append((names, cells[1]))
+    return rows
+
+
+def _documented_defaults(names: list[str], cell: str) -> dict[str, object] | None:
+    """The literal defaults a cell states for ``names``; None when the cell describes rather than states."""
+    import yaml
+
+    text = re.sub(r"\s*\(.*\)$", "", cell).replace("`", "").strip()  # "16, 32 (TRL's)" -> "16, 32"
+    if not text or any(word in text for word in ("preset", "projections", "//")):
+        return None
+    values = [text] if len(names) == 1 else [v.strip() for v in text.split(",")]
+    if len(values) == 1:
+        values = values * len(names)
+    assert len(values) == len(names), f"docs/usage.md: {names}: {cell!r} gives {len(values)} values"
+    parsed = {}
+    for name, value in zip(names, values, strict=True):
+        parsed[name] = None if value.lower() == "none" else yaml.safe_load(value)
+    return parsed
+
+
+def _default(config_cls, name: str):
+    import dataclasses
+
+    field = {f.name: f for f in dataclasses.fields(config_cls)}.get(name)
+    assert field is not None, f"docs/usage.md documents {name!r}, which {config_cls.__name__} does not have"
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
+
+
+def _check_tables(section_title: str, config_cls, minimum: int) -> None:
+    rows = _field_tables(section_title)
+    assert sum(len(names) for names, _ in rows) >= minimum, f"no field table found under {section_title!r}"
+    wrong = []
+    for names, cell in rows:
+        stated = _documented_defaults(names, cell)
+        for name in names:
+            actual = _default(config_cls, name)
+            if stated is not None and stated[name] != actual:
+                wrong.append(f"{name}: docs say {stated[name]!r}, {config_cls.__name__} has {actual!r}")
+    assert not wrong, "docs/usage.md field tables disagree with the code:\n" + "\n".join(wrong)
+
+
+def test_usage_grpo_fields_match_tgrpo_config():
+    from video_r1.trainers.tgrpo_config import TGRPOConfig
+
+    _check_tables("`video-r1 grpo", TGRPOConfig, minimum=19)
+
+
+def test_usage_sft_fields_match_video_sft_config():
+    from video_r1.trainers.sft import VideoSFTConfig
+
+    _check_tables("`video-r1 sft", VideoSFTConfig, minimum=11)
+
+
+def test_usage_lora_flags_match_model_arguments():
+    from video_r1.cli._training import ModelArguments
+
+    _check_tables("LoRA / PEFT", ModelArguments, minimum=11)
+
+
+def test_usage_names_existing_recipes():
+    named = set(re.findall(r"`(configs/[\w./-]+\.(?:yaml|json))`", USAGE.read_text(encoding="utf-8")))
+    assert len(named) >= 5
+    missing = sorted(p for p in named if not (ROOT / p).is_file())
+    assert not missing, f"docs/usage.md names recipes that do not exist: {missing}"
