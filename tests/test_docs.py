@@ -23,11 +23,17 @@ def test_every_citation_of_the_original_behaviour_names_an_existing_section():
     assert not missing, f"citations of sections that do not exist: {missing}"
 
 
+def _named_files(doc: str, pattern: str) -> tuple[set[str], list[str]]:
+    """The repository paths a doc names (``pattern``'s first group) and those of them that do not exist."""
+    named = set(re.findall(pattern, (ROOT / doc).read_text(encoding="utf-8")))
+    return named, sorted(p for p in named if not (ROOT / p).is_file())
+
+
 def test_paper_to_code_paths_exist():
-    table = (ROOT / "docs" / "paper-to-code.md").read_text(encoding="utf-8")
-    paths = set(re.findall(r"`((?:src|configs|scripts)/[\w./-]+?\.(?:py|yaml|sh))(?:::|`)", table))
+    paths, missing = _named_files(
+        "docs/paper-to-code.md", r"`((?:src|configs|scripts)/[\w./-]+?\.(?:py|yaml|sh))(?:::|`)"
+    )
     assert len(paths) > 10
-    missing = sorted(p for p in paths if not (ROOT / p).is_file())
     assert not missing, f"docs/paper-to-code.md names files that do not exist: {missing}"
 
 
@@ -155,7 +161,6 @@ def test_usage_lora_flags_match_model_arguments():
 
 
 def test_usage_names_existing_recipes():
-    named = set(re.findall(r"`(configs/[\w./-]+\.(?:yaml|json))`", USAGE.read_text(encoding="utf-8")))
+    named, missing = _named_files("docs/usage.md", r"`(configs/[\w./-]+\.(?:yaml|json))`")
     assert len(named) >= 5
-    missing = sorted(p for p in named if not (ROOT / p).is_file())
     assert not missing, f"docs/usage.md names recipes that do not exist: {missing}"
