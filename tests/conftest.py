@@ -61,34 +61,24 @@ def stock_mrope(monkeypatch):
 
 
 @pytest.fixture
-def tgrpo_config(tmp_path):
-    """Factory of a small CPU ``TGRPOConfig`` for the tiny model: ``tgrpo_config(max_steps=2, ...)``.
+def tiny_cpu_args(tmp_path):
+    """Factory of a small CPU training config for the tiny model: ``tiny_cpu_args(TGRPOConfig, max_steps=2)``.
 
-    Defaults: 4 completions per device (2 prompts x 2), 1 shuffled completion per video group, 6 new tokens,
-    one step, fp32 on CPU, no saving, output in the test's ``tmp_path / "out"``.
+    Settings: :mod:`video_r1.testing.configs` (one step, fp32 on CPU, no saving; RL: 2 prompts x 2 completions
+    per device, 1 shuffled completion, 6 new tokens); output in the test's ``tmp_path / "out"``.
     """
-    from video_r1.trainers import TGRPOConfig
+    from video_r1.testing.configs import tiny_cpu_args
 
-    def make(**overrides):
-        values = dict(
-            output_dir=str(tmp_path / "out"),
-            per_device_train_batch_size=4,
-            num_generations=2,
-            shuffled_num_generations=1,
-            max_completion_length=6,
-            max_steps=1,
-            learning_rate=1e-2,
-            logging_steps=1,
-            report_to="none",
-            save_strategy="no",
-            vision_preset="tiny",
-            use_cpu=True,
-            bf16=False,
-            gradient_checkpointing=False,
-            seed=0,
-            dataloader_num_workers=0,
-        )
-        values.update(overrides)
-        return TGRPOConfig(**values)
+    def make(config_cls, **overrides):
+        overrides.setdefault("output_dir", str(tmp_path / "out"))
+        return tiny_cpu_args(config_cls, **overrides)
 
     return make
+
+
+@pytest.fixture
+def tgrpo_config(tiny_cpu_args):
+    """``tiny_cpu_args`` for :class:`~video_r1.trainers.TGRPOConfig`: ``tgrpo_config(max_steps=2, ...)``."""
+    from video_r1.trainers import TGRPOConfig
+
+    return lambda **overrides: tiny_cpu_args(TGRPOConfig, **overrides)

@@ -82,6 +82,8 @@ def rl_log_history(kl: bool = True, temporal: bool = True) -> list[dict]:
                 entry["temporal/bonus_rate"] = 0.5 + 0.03 * step
                 entry["temporal/ordered_accuracy"] = acc
                 entry["temporal/shuffled_accuracy"] = 0.5
+                entry["temporal/adv_moved_frac"] = 0.0
+                entry["temporal/adv_abs_change"] = 1e-5
         history.append(entry)
     # A metric that was NaN for the whole logging window is logged as None by TRL.
     history[6]["rewards/format_reward/mean"] = None
@@ -144,6 +146,7 @@ RL_PANELS = [
         ["rewards/accuracy_reward/mean", "rewards/format_reward/mean", "rewards/temporal_bonus/mean"],
     ),
     ("Temporal (T-GRPO)", ["temporal/bonus_rate", "temporal/ordered_accuracy", "temporal/shuffled_accuracy"]),
+    ("Advantage effect of the bonuses", ["temporal/adv_moved_frac", "temporal/adv_abs_change"]),
     ("Group outcomes / length bonus", ["all_correct", "all_wrong", "length/bonus_rate"]),
     ("Completion length", ["completions/mean_length", "completions/min_length", "completions/max_length"]),
     ("KL", ["kl"]),
@@ -287,7 +290,7 @@ def test_cli_success(tmp_path, capsys):
     write_state(run / "checkpoint-10", rl_log_history())
     assert main(["plot", "--run", str(run), "--out", str(tmp_path / "c.png")]) == 0
     out = capsys.readouterr().out
-    assert "9 panel(s)" in out and "checkpoint-10" in out
+    assert "10 panel(s)" in out and "checkpoint-10" in out
     with Image.open(tmp_path / "c.png") as img:
         assert img.format == "PNG"
     # default --out: curves.png in the run directory (not inside the checkpoint)

@@ -60,6 +60,7 @@ PAPER_PANELS: dict[str, Panel] = {
     "format": ("Format reward", ["rewards/format_reward/mean"]),
     "temporal": ("Temporal bonus rate", ["temporal/bonus_rate"]),
     "ordered": ("Ordered vs shuffled accuracy", ["temporal/ordered_accuracy", "temporal/shuffled_accuracy"]),
+    "advantage": ("Advantage effect of the bonuses", ["temporal/adv_moved_frac", "length/adv_moved_frac"]),
     "reward": ("Mean reward", ["reward"]),
     "length": ("Completion length", ["completions/mean_length"]),
     "kl": ("KL", ["kl"]),
@@ -171,6 +172,15 @@ def _auto_panels(keys: list[str]) -> list[Panel]:
             (
                 "Temporal (T-GRPO)",
                 ["temporal/bonus_rate", "temporal/ordered_accuracy", "temporal/shuffled_accuracy"],
+            ),
+            (
+                "Advantage effect of the bonuses",
+                [
+                    "temporal/adv_moved_frac",
+                    "temporal/adv_abs_change",
+                    "length/adv_moved_frac",
+                    "length/adv_abs_change",
+                ],
             ),
             ("Group outcomes / length bonus", ["all_correct", "all_wrong", "length/bonus_rate"]),
             (

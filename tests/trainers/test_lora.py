@@ -29,6 +29,7 @@ from video_r1.models.qwen2_5_vl import (
 )
 from video_r1.rewards import accuracy_reward, format_reward
 from video_r1.rewards.accuracy import completion_text
+from video_r1.testing.configs import tiny_cpu_args
 from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoSFTConfig, VideoSFTTrainer
 from video_r1.trainers.lora import with_default_targets
 
@@ -50,27 +51,9 @@ def _lora(**overrides):
 
 
 def _grpo_config(tmp_path, **overrides):
-    values = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=2 * G,
-        num_generations=G,
-        shuffled_num_generations=1,
-        max_completion_length=6,
-        max_steps=2,
-        learning_rate=1e-2,
-        beta=0.04,
-        logging_steps=1,
-        report_to="none",
-        save_strategy="no",
-        vision_preset="tiny",
-        use_cpu=True,
-        bf16=False,
-        gradient_checkpointing=False,
-        seed=0,
-        dataloader_num_workers=0,
-    )
+    values = dict(per_device_train_batch_size=2 * G, num_generations=G, max_steps=2, beta=0.04)
     values.update(overrides)
-    return TGRPOConfig(**values)
+    return tiny_cpu_args(TGRPOConfig, str(tmp_path / "out"), **values)
 
 
 def _grpo(tiny_checkpoint, dataset, args, peft_config=None):
@@ -246,7 +229,7 @@ def test_shared_vision_forward_and_prefill_reach_the_base_model_under_peft(
                 completions, _ = trainer._generate_single_turn(prompt_ids, None, fields, G)
             generated[reuse, adapter] = (
                 completions,
-                trainer._rollout["shuffled_completion_ids"],
+                trainer._rollout.shuffled.completion_ids,
                 sum(encoded),
             )
             trainer._rollout = None
@@ -323,8 +306,9 @@ def test_vllm_colocate_rollouts_get_the_merged_weights(tiny_checkpoint, mixed_pa
     )
     synced: dict[str, torch.Tensor] = {}
     engine.load_weights = lambda weights: synced.update({n: t.detach().clone() for n, t in weights})
-    config = _grpo_config(tmp_path, max_steps=1, vllm_importance_sampling_correction=False)
-    values = {f: getattr(config, f) for f in ("output_dir", "per_device_train_batch_size", "num_generations")}
+    args = _grpo_config(
+        tmp_path, max_steps=1, vllm_importance_sampling_correction=False, use_vllm=True, vllm_mode="colocate"
+    )
     trainer = colocate_trainer(
         monkeypatch,
         str(tiny_checkpoint),
@@ -332,20 +316,7 @@ def test_vllm_colocate_rollouts_get_the_merged_weights(tiny_checkpoint, mixed_pa
         engine,
         reward_funcs=[accuracy_reward, format_reward, varied_reward],
         peft_config=_lora(),
-        **values,
-        shuffled_num_generations=1,
-        max_completion_length=6,
-        max_steps=1,
-        learning_rate=1e-2,
-        beta=0.04,
-        logging_steps=1,
-        report_to="none",
-        save_strategy="no",
-        vision_preset="tiny",
-        use_cpu=True,
-        gradient_checkpointing=False,
-        seed=0,
-        vllm_importance_sampling_correction=False,
+        args=args,
     )
     assert isinstance(trainer.model, PeftModel)
     _perturb_adapter(trainer.model)
@@ -415,22 +386,12 @@ def test_bf16_weight_sync_leaves_the_base_untouched_where_an_in_place_merge_drif
 
 def _sft_config(tmp_path, **overrides):
     values = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=2,
         max_steps=2,
-        learning_rate=1e-2,
-        logging_steps=1,
-        report_to="none",
-        save_strategy="no",
-        vision_preset="tiny",
-        use_cpu=True,
-        bf16=False,
-        gradient_checkpointing=True,  # as the 7B recipe: PEFT needs input gradients for it (TRL enables them)
-        seed=0,
-        dataloader_num_workers=0,
+        # as the 7B recipe: PEFT needs input gradients for it (TRL enables them)
+        gradient_checkpointing=True,
     )
     values.update(overrides)
-    return VideoSFTConfig(**values)
+    return tiny_cpu_args(VideoSFTConfig, str(tmp_path / "out"), **values)
 
 
 def test_sft_lora_trains_only_the_adapter_and_resumes(tiny_checkpoint, synthetic_data, tmp_path, stock_mrope):

@@ -14,6 +14,7 @@ from video_r1.data.collate import build_processor_inputs, with_media
 from video_r1.data.media import MediaError
 from video_r1.data.records import load_records
 from video_r1.prompts import sft_target
+from video_r1.testing.configs import tiny_cpu_args
 from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoSFTConfig, VideoSFTTrainer
 from video_r1.trainers.sft import VideoSFTCollator
 
@@ -21,23 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(tmp_path, **overrides):
-    values = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=2,
-        max_steps=2,
-        learning_rate=1e-2,
-        logging_steps=1,
-        report_to="none",
-        save_strategy="no",
-        vision_preset="tiny",
-        use_cpu=True,
-        bf16=False,
-        gradient_checkpointing=False,
-        seed=0,
-        dataloader_num_workers=0,
-    )
-    values.update(overrides)
-    return VideoSFTConfig(**values)
+    return tiny_cpu_args(VideoSFTConfig, str(tmp_path / "out"), **{"max_steps": 2, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -272,20 +257,8 @@ def test_cli_end_to_end_output_feeds_tgrpo(tiny_checkpoint, synthetic_data, tmp_
         assert (out / name).is_file(), name
 
     # the SFT output is a complete checkpoint for the RL stage
-    rl_args = TGRPOConfig(
-        output_dir=str(tmp_path / "rl"),
-        per_device_train_batch_size=2,
-        num_generations=2,
-        shuffled_num_generations=1,
-        max_completion_length=4,
-        max_steps=1,
-        report_to="none",
-        save_strategy="no",
-        vision_preset="tiny",
-        use_cpu=True,
-        bf16=False,
-        gradient_checkpointing=False,
-        dataloader_num_workers=0,
+    rl_args = tiny_cpu_args(
+        TGRPOConfig, str(tmp_path / "rl"), per_device_train_batch_size=2, max_completion_length=4
     )
     rl_data = load_records(synthetic_data["train"]).select(range(1))
     rl = TGRPOTrainer(model=str(out), args=rl_args, train_dataset=rl_data)

@@ -11,6 +11,7 @@ from video_r1.data.records import load_records
 from video_r1.rewards import accuracy_reward, format_reward, length_bonus, temporal_bonus
 from video_r1.rewards.accuracy import completion_text
 from video_r1.trainers import TGRPOTrainer
+from video_r1.trainers.rollout import Rollout, ShuffledRows
 
 
 def varied_reward(completions, **kwargs):
@@ -33,6 +34,17 @@ def mixed_pair(records):
 def _trainer(tiny_checkpoint, dataset, args, reward_funcs=None):
     funcs = reward_funcs if reward_funcs is not None else [accuracy_reward, format_reward, varied_reward]
     return TGRPOTrainer(model=str(tiny_checkpoint), reward_funcs=funcs, args=args, train_dataset=dataset)
+
+
+def _rollout_with_shuffled(rows, completion_ids):
+    """A rollout whose shuffled rows already hold their completions (for calling _calculate_rewards)."""
+    return Rollout(
+        media=[],
+        prompt_ids=[],
+        vision=[],
+        mm=[],
+        shuffled=ShuffledRows(rows=list(rows), completion_ids=list(completion_ids)),
+    )
 
 
 def _record_generate(trainer):
@@ -79,17 +91,31 @@ def test_shuffled_rollout_sees_same_text_and_permuted_frames(
 ):
     dataset = records.select(range(6))
     trainer = _trainer(
-        tiny_checkpoint, dataset, tgrpo_config(shuffle_unit=unit, per_device_train_batch_size=12)
+        tiny_checkpoint,
+        dataset,
+        tgrpo_config(shuffle_unit=unit, per_device_train_batch_size=12, record_shuffles=True),
     )
+    seen = []  # (problem_id, frames) of every processor call: ordered and shuffled
+    process = trainer._process_sample
+
+    def recording(prompt, media):
+        seen.append(media["frames"] if media["type"] == "video" else None)
+        return process(prompt, media)
+
+    trainer._process_sample = recording
     trainer.train()
     videos = {pid for pid, t in zip(records["problem_id"], records["data_type"], strict=True) if t == "video"}
     assert trainer.last_shuffle, "no shuffled rollout happened"
+    ordered = [f for f in seen if f is not None]
     for entry in trainer.last_shuffle:
-        assert entry["problem_id"] in videos  # image prompts get no shuffled rollout
-        perm = entry["permutation"]
+        assert entry.problem_id in videos  # image prompts get no shuffled rollout
+        perm = entry.permutation
         assert sorted(perm) == list(range(len(perm))) and perm != sorted(perm)
-        assert torch.equal(entry["frames"], entry["ordered_frames"][perm])
-        assert entry["prompt_ids"] == entry["ordered_prompt_ids"]  # same text, same number of vision tokens
+        # the processor saw these frames in exactly this permuted order (and the ordered ones too)
+        assert any(any(torch.equal(frames, source[perm]) for frames in ordered) for source in ordered), (
+            "no processor call got a video's frames in the recorded permuted order"
+        )
+        assert entry.prompt_ids == entry.ordered_prompt_ids  # same text, same number of vision tokens
         if unit == "temporal_patch":
             assert all(perm[i + 1] == perm[i] + 1 and perm[i] % 2 == 0 for i in range(0, len(perm), 2))
 
@@ -100,6 +126,7 @@ def test_temporal_false_is_plain_grpo(tiny_checkpoint, mixed_pair, tmp_path, tgr
     trainer.train()
     assert [c["rows"] for c in calls] == [4]
     assert trainer.last_shuffle == []
+    assert trainer._rollout is None
     assert "temporal_bonus" not in trainer.reward_func_names
     assert "temporal/bonus_rate" not in trainer.state.log_history[0]
 
@@ -129,10 +156,9 @@ def test_rewards_before_advantages_apply_bonuses_per_group(
     ]
     completion_ids = [tok(t).input_ids + [tok.eos_token_id] for t in texts]
     shuffled_texts = ["<answer>A</answer>", "<answer>B</answer>"]
-    trainer._rollout = {
-        "shuffled": {"rows": [0, 1]},
-        "shuffled_completion_ids": [tok(t).input_ids for t in shuffled_texts],
-    }
+    trainer._rollout = _rollout_with_shuffled(
+        rows=[0, 1], completion_ids=[tok(t).input_ids for t in shuffled_texts]
+    )
     completions = [[{"role": "assistant", "content": t}] for t in texts]
     rewards = trainer._calculate_rewards(rows, [None] * 8, completions, completion_ids)
     names = trainer.reward_func_names
@@ -171,10 +197,10 @@ def test_temporal_bonus_withheld_when_shuffled_does_as_well(tiny_checkpoint, mix
         {"media": {"type": "video"}, "solution": "<answer>A</answer>", "problem_type": "multiple choice"}
     ] * 2
     texts = ["<answer>A</answer>", "<answer>B</answer>"]  # p = 0.5
-    trainer._rollout = {
-        "shuffled": {"rows": [0, 1]},
-        "shuffled_completion_ids": [tok("<answer>A</answer>").input_ids] * 2,  # p~ = 1.0
-    }
+    # p~ = 1.0
+    trainer._rollout = _rollout_with_shuffled(
+        rows=[0, 1], completion_ids=[tok("<answer>A</answer>").input_ids] * 2
+    )
     rewards = trainer._calculate_rewards(
         rows,
         [None] * 2,
@@ -256,7 +282,7 @@ def test_each_video_decoded_once_per_step_shuffled_copy_included(
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(vision, "load_video", load_video)
-    trainer = _trainer(tiny_checkpoint, mixed_pair, tgrpo_config(max_steps=2))
+    trainer = _trainer(tiny_checkpoint, mixed_pair, tgrpo_config(max_steps=2, record_shuffles=True))
     trainer.train()
     assert trainer.last_shuffle  # the shuffled rollout happened (from the already decoded frames)
     # 2 steps x 1 video prompt (repeated G times in the batch): one decode per step, none for the shuffled copy
@@ -276,3 +302,16 @@ def test_a_skipped_record_is_counted_once_not_once_per_completion(tiny_checkpoin
     trainer.train()
     assert trainer.state.log_history[0]["data/skipped_media"] == 1.0
     assert trainer.media_policy.count_logged() >= 1
+
+
+@pytest.mark.parametrize("backend", ["pyav", "decord"])
+def test_video_backend_travels_inside_the_preset(tiny_checkpoint, mixed_pair, tgrpo_config, backend):
+    """One route from the config to the decoder: the resolved VisionPreset carries max_frames and the backend."""
+    args = tgrpo_config(video_backend=backend, max_frames=4)
+    preset = args.resolved_preset()
+    assert (preset.name, preset.video_backend, preset.max_frames) == ("tiny", backend, 4)
+    trainer = _trainer(tiny_checkpoint, mixed_pair, args)
+    media = trainer.train_dataset[0]["media"]
+    assert media["type"] == "video"
+    assert media["video_metadata"]["backend"] == backend
+    assert media["frames"].shape[0] <= 4

@@ -22,6 +22,8 @@ from video_r1.data.records import load_records
 from video_r1.rewards import accuracy_reward, format_reward
 from video_r1.rewards.accuracy import completion_text
 from video_r1.testing.colocate import StandInEngine, colocate_trainer
+from video_r1.testing.configs import tiny_cpu_args
+from video_r1.trainers import TGRPOConfig
 from video_r1.vllm.colocate import MediaAwareLLM
 from video_r1.vllm.requests import collapse_placeholders
 
@@ -46,27 +48,21 @@ def _colocate_trainer(tiny_checkpoint, dataset, tmp_path, monkeypatch):
         tokenizer.encode(text) + [tokenizer.eos_token_id] for text in ("<answer>A</answer>", "a", "bb b")
     ]
     engine = StandInEngine(completions)
+    args = tiny_cpu_args(
+        TGRPOConfig,
+        str(tmp_path / "out"),
+        record_shuffles=True,
+        use_vllm=True,
+        vllm_mode="colocate",
+        vllm_importance_sampling_correction=False,
+    )
     trainer = colocate_trainer(
         monkeypatch,
         str(tiny_checkpoint),
         dataset,
         engine,
         reward_funcs=[accuracy_reward, format_reward, varied_reward],
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=4,
-        num_generations=2,
-        shuffled_num_generations=1,
-        max_completion_length=6,
-        max_steps=1,
-        learning_rate=1e-2,
-        logging_steps=1,
-        report_to="none",
-        save_strategy="no",
-        vision_preset="tiny",
-        use_cpu=True,
-        gradient_checkpointing=False,
-        seed=0,
-        vllm_importance_sampling_correction=False,
+        args=args,
     )
     return trainer, engine
 
@@ -109,13 +105,15 @@ def test_colocate_rollout_hands_vllm_the_trainer_media_and_trains(
     pads = [trainer._vision_token_ids["image"], trainer._vision_token_ids["video"]]
     assert shuffled["prompt_token_ids"] == ordered["prompt_token_ids"]
     # vLLM gets one placeholder per video and expands it itself; the trainer keeps the expanded ids
-    assert ordered["prompt_token_ids"] == collapse_placeholders(shuffle["prompt_ids"], pads)
+    assert ordered["prompt_token_ids"] == collapse_placeholders(shuffle.prompt_ids, pads)
     assert ordered["prompt_token_ids"].count(video_pad) == 1
-    assert shuffle["prompt_ids"].count(video_pad) > 1
+    assert shuffle.prompt_ids.count(video_pad) > 1
     ordered_frames, ordered_md = ordered["multi_modal_data"]["video"]
     shuffled_frames, shuffled_md = shuffled["multi_modal_data"]["video"]
-    assert np.array_equal(ordered_frames, shuffle["ordered_frames"].permute(0, 2, 3, 1).numpy())
-    assert np.array_equal(shuffled_frames, ordered_frames[shuffle["permutation"]])
+    # the ordered request carries the record's decoded frames (decoding is deterministic)
+    decoded = trainer.train_dataset[0]["media"]["frames"]
+    assert np.array_equal(ordered_frames, decoded.permute(0, 2, 3, 1).numpy())
+    assert np.array_equal(shuffled_frames, ordered_frames[shuffle.permutation])
     assert not np.array_equal(shuffled_frames, ordered_frames)
     assert shuffled_md == ordered_md
 
@@ -133,7 +131,7 @@ def test_colocate_rollout_hands_vllm_the_trainer_media_and_trains(
         videos_kwargs={"video_metadata": [VideoMetadata(**metadata)], **ordered["mm_processor_kwargs"]},
         return_tensors="pt",
     )
-    assert rebuilt["input_ids"][0].tolist() == shuffle["ordered_prompt_ids"]
+    assert rebuilt["input_ids"][0].tolist() == shuffle.ordered_prompt_ids
     sampled_fps = len(metadata["frames_indices"]) / metadata["total_num_frames"] * metadata["fps"]
     assert rebuilt["second_per_grid_ts"][0] == pytest.approx(2 / sampled_fps)
 

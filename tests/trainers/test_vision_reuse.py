@@ -37,14 +37,14 @@ def _batch(trainer):
     rollout = trainer._prepare_rollout(rows)
     generator = torch.Generator().manual_seed(0)
     completions = torch.randint(100, 300, (len(rows), 5), generator=generator)
-    width = max(len(ids) for ids in rollout["prompt_ids"])
+    width = max(len(ids) for ids in rollout.prompt_ids)
     pad = trainer.processing_class.tokenizer.pad_token_id
     prompt = torch.full((len(rows), width), pad)
     mask = torch.zeros((len(rows), width + 5), dtype=torch.long)
-    for i, ids in enumerate(rollout["prompt_ids"]):
+    for i, ids in enumerate(rollout.prompt_ids):
         prompt[i, width - len(ids) :] = torch.tensor(ids)
         mask[i, width - len(ids) :] = 1
-    return torch.cat([prompt, completions], dim=1), mask, 5, rollout["vision"]
+    return torch.cat([prompt, completions], dim=1), mask, 5, rollout.vision
 
 
 def _logps_and_grads(trainer, batch, reuse: bool):
@@ -111,7 +111,7 @@ def test_generation_prefill_encodes_each_media_once_with_identical_greedy_output
         prompt_ids, _, fields = trainer._tokenize_prompts([row["prompt"] for row in rows])
         encoded.clear()
         completions, _ = trainer._generate_single_turn(prompt_ids, None, fields, G)
-        outputs[reuse] = (completions, trainer._rollout["shuffled_completion_ids"], sum(encoded))
+        outputs[reuse] = (completions, trainer._rollout.shuffled.completion_ids, sum(encoded))
         trainer._rollout = None
     assert len(outputs[True][1]) == 2  # the video prompt's shuffled rows went through the same call
     assert outputs[True][:2] == outputs[False][:2]

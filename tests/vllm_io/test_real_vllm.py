@@ -232,8 +232,8 @@ def test_tgrpo_colocate_rollout_requests_match_the_hf_path(
     trainer.train()
 
     (rollout,) = rollouts
-    hf_ids = rollout["prompt_ids"] + rollout["shuffled"]["prompt_ids"]
-    hf_vision = rollout["vision"] + rollout["shuffled"]["vision"]
+    hf_ids = rollout.prompt_ids + rollout.shuffled.prompt_ids
+    hf_vision = rollout.vision + rollout.shuffled.vision
     assert engine.calls == 1 and len(engine.processed) == len(hf_ids) == 5
     token_ids = vision_token_ids(trainer.processing_class)
     kinds = []

@@ -77,7 +77,11 @@ def test_restore_vllm_media_swaps_only_stand_ins_and_collapses_their_ids():
     assert restored[1] == prompts[1] and restored[2] == prompts[2]
     assert prompts[0]["prompt_token_ids"] == [1, PAD_VIDEO, PAD_VIDEO, PAD_VIDEO, 2]  # inputs untouched
     # the original's training M-RoPE: frames described as consecutive frames of a 2 fps clip
-    fixed = VLLMMedia(video, "fixed_2fps").multi_modal_data["video"][1]
+    fixed_prompt = {
+        "prompt_token_ids": [1, PAD_VIDEO, 2],
+        "multi_modal_data": {"image": VLLMMedia(video, "fixed_2fps")},
+    }
+    fixed = restore_vllm_media([fixed_prompt], [PAD_IMAGE, PAD_VIDEO])[0]["multi_modal_data"]["video"][1]
     assert fixed["fps"] == 2.0 and fixed["frames_indices"] == [0, 1, 2, 3] and fixed["total_num_frames"] == 4
 
 

@@ -1,4 +1,5 @@
-"""``video-r1 grpo``: T-GRPO (or plain GRPO with ``--temporal false``) on Video-R1-format data.
+"""``video-r1 grpo``: T-GRPO (``TGRPOTrainer``), or plain GRPO on video with ``--temporal false``
+(``VideoGRPOTrainer``), on Video-R1-format data.
 
 Arguments are the fields of :class:`~video_r1.cli._training.DataArguments`,
 :class:`~video_r1.trainers.TGRPOConfig` (which extends TRL's ``GRPOConfig``) and
@@ -23,6 +24,10 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> int:
     from video_r1.cli._training import run_training
-    from video_r1.trainers import TGRPOConfig, TGRPOTrainer
+    from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoGRPOTrainer
 
-    return run_training("grpo", argv, TGRPOConfig, TGRPOTrainer)
+    def build_trainer(**kwargs):
+        """T-GRPO when ``temporal`` is on, plain GRPO on video otherwise."""
+        return (TGRPOTrainer if kwargs["args"].temporal else VideoGRPOTrainer)(**kwargs)
+
+    return run_training("grpo", argv, TGRPOConfig, build_trainer)

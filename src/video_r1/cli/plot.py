@@ -21,6 +21,7 @@ METRIC_NAMES = (
     "format",
     "temporal",
     "ordered",
+    "advantage",
     "reward",
     "length",
     "kl",

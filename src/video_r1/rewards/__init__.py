@@ -1,4 +1,4 @@
-"""Reward functions of Video-R1 and the T-GRPO / length bonuses as pure functions.
+"""Reward functions of Video-R1, the T-GRPO / length bonuses and the per-group rule as pure functions.
 
 Reward functions follow TRL's signature ``f(completions, **columns) -> list[float]``. The original's default
 reward list is ``["accuracy", "format"]``, in that order; the trainer finds the accuracy column by name.
@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from video_r1.rewards.accuracy import ORIGINAL_DIFFERENCES, accuracy_reward, extract_answer
 from video_r1.rewards.format import format_reward
+from video_r1.rewards.group import TEMPORAL_MODES, GroupBonuses, GroupRules, group_bonuses, grpo_advantages
 from video_r1.rewards.length import length_bonus
 from video_r1.rewards.temporal import temporal_bonus
 
@@ -17,10 +18,15 @@ __all__ = [
     "DEFAULT_REWARD_FUNCS",
     "ORIGINAL_DIFFERENCES",
     "REWARD_FUNCS",
+    "TEMPORAL_MODES",
+    "GroupBonuses",
+    "GroupRules",
     "accuracy_reward",
     "extract_answer",
     "format_reward",
     "get_reward_funcs",
+    "group_bonuses",
+    "grpo_advantages",
     "length_bonus",
     "temporal_bonus",
 ]

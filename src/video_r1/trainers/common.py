@@ -7,7 +7,6 @@ from typing import Any
 
 from video_r1.data.collate import with_media
 from video_r1.data.media import BadMediaPolicy
-from video_r1.data.vision import get_preset
 from video_r1.models.qwen2_5_vl import check_model_path
 from video_r1.trainers.library_contract import check_library_versions
 from video_r1.trainers.lora import prepare_peft
@@ -44,12 +43,8 @@ def decode_media_on_access(args: Any, train_dataset, kwargs: dict[str, Any], var
     ``loader`` replaces :func:`~video_r1.data.media.load_media_for_record` (same signature), e.g. a
     :class:`~video_r1.data.frame_cache.FrameCache` shared by several stages of a run."""
     policy = BadMediaPolicy(args.on_bad_media, output_dir=args.output_dir)
-    preset = get_preset(args.vision_preset, max_frames=args.max_frames)
-    options = {
-        "variant": variant,
-        "video_kwargs": {"backend": args.video_backend} if args.video_backend else {},
-        "loader": loader,
-    }
+    preset = args.resolved_preset()  # the backend travels inside the preset
+    options = {"variant": variant, "loader": loader}
     if train_dataset is not None:
         train_dataset = with_media(train_dataset, preset, policy, **options)
     if kwargs.get("eval_dataset") is not None:

@@ -47,13 +47,13 @@ CONTRACT: tuple[Hook, ...] = (
     Hook(
         "trl:GRPOTrainer._generate_and_score_completions",
         ("inputs",),
-        "src/video_r1/trainers/tgrpo_trainer.py (TGRPOTrainer._generate_and_score_completions)",
+        "src/video_r1/trainers/video_grpo_trainer.py (VideoGRPOTrainer._generate_and_score_completions)",
     ),
-    Hook("trl:GRPOTrainer._tokenize_prompts", ("prompts",), "src/video_r1/trainers/tgrpo_trainer.py"),
+    Hook("trl:GRPOTrainer._tokenize_prompts", ("prompts",), "src/video_r1/trainers/video_grpo_trainer.py"),
     Hook(
         "trl:GRPOTrainer._generate_single_turn",
         ("prompt_ids", "images", "multimodal_fields", "num_generations", "has_tool_images"),
-        "src/video_r1/trainers/tgrpo_trainer.py",
+        "src/video_r1/trainers/video_grpo_trainer.py",
     ),
     Hook(
         "trl:GRPOTrainer._get_per_token_logps_and_entropies",
@@ -76,13 +76,13 @@ CONTRACT: tuple[Hook, ...] = (
             "mm_token_type_ids",
             "image_position_ids",
         ),
-        "src/video_r1/trainers/tgrpo_trainer.py (the log-prob pass with video and shared vision features)",
+        "src/video_r1/trainers/video_grpo_trainer.py (the log-prob pass with video and shared vision features)",
     ),
-    Hook("trl:GRPOTrainer._compute_loss", ("model", "inputs"), "src/video_r1/trainers/tgrpo_trainer.py"),
+    Hook("trl:GRPOTrainer._compute_loss", ("model", "inputs"), "src/video_r1/trainers/video_grpo_trainer.py"),
     Hook(
         "trl:GRPOTrainer._calculate_rewards",
         ("inputs", "prompts", "completions", "completion_ids_list"),
-        "src/video_r1/trainers/tgrpo_trainer.py (temporal and length bonus columns)",
+        "src/video_r1/trainers/video_grpo_trainer.py (bonus columns; rewards/group.py transcribes its advantages)",
     ),
     Hook(
         "trl.generation.vllm_generation:VLLMGeneration.generate",
@@ -165,11 +165,12 @@ CONFIG_FIELDS: dict[str, tuple[str, ...]] = {
         "vllm_importance_sampling_correction",
         "steps_per_generation",
         "generation_batch_size",
+        "multi_objective_aggregation",
     ),
     "trl:SFTConfig": ("loss_type", "dataset_kwargs", "packing", "padding_free", "assistant_only_loss"),
 }
 
-#: Attributes of a built GRPOTrainer that TGRPOTrainer reads.
+#: Attributes of a built GRPOTrainer that VideoGRPOTrainer / TGRPOTrainer read.
 TRAINER_ATTRIBUTES: tuple[str, ...] = (
     "num_generations",
     "num_generations_eval",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from video_r1.data.vision import PRESETS, TEMPORAL_ROPE_MODES, VIDEO_BACKENDS
+from video_r1.data.vision import PRESETS, TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
 
 
 @dataclass
@@ -37,6 +37,11 @@ class MediaConfigMixin:
             "path; 'skip': drop the record, log it to <output_dir>/skipped_media.jsonl, use the next one."
         },
     )
+
+    def resolved_preset(self) -> VisionPreset:
+        """The vision preset with this config's overrides (``max_frames``, ``video_backend``) applied: the one
+        object that travels from the config to the decoder."""
+        return get_preset(self.vision_preset, max_frames=self.max_frames, video_backend=self.video_backend)
 
     def check_media_fields(self) -> None:
         """Validate the fields above (called from the configs' ``__post_init__``)."""

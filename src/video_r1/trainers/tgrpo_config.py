@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from trl import GRPOConfig
 
+from video_r1.rewards.group import TEMPORAL_MODES
 from video_r1.trainers.media_config import MediaConfigMixin
 from video_r1.trainers.steps import StepsConfigMixin
 
@@ -49,6 +50,12 @@ class TGRPOConfig(StepsConfigMixin, MediaConfigMixin, GRPOConfig):
     group's mean accuracy on ordered frames and p~ the mean accuracy on shuffled frames. If
     ``p >= temporal_mu * p~`` every ordered completion whose accuracy exceeds ``correct_threshold`` gets
     ``temporal_alpha`` added to its accuracy term. Image prompts get no shuffled rollout and no bonus.
+
+    Where the bonus enters is ``temporal_mode``: ``"bonus"`` (the original) adds it to the accuracy term before
+    TRL's group normalisation, which divides it out for 0/1 accuracies with equal format rewards;
+    ``"bonus_advantage"`` and ``"order_gap"`` add a temporal term to the advantages after normalisation (see
+    :mod:`video_r1.rewards.group` and docs/original-behaviour.md §13). Every run logs how much the bonus moved
+    the advantages (``temporal/adv_moved_frac``, ``temporal/adv_abs_change``).
 
     The original code uses ``mu = 0.8`` (kept as the default); the paper's later text writes ``p >= p~``
     (``mu = 1.0``), and the author calls the two "comparable" (Video-R1 issues #43, #90).
@@ -77,6 +84,18 @@ class TGRPOConfig(StepsConfigMixin, MediaConfigMixin, GRPOConfig):
             "implies 1.0 (the author: 'should be 1.0', results 'comparable')."
         },
     )
+    temporal_mode: str = field(
+        default="bonus",
+        metadata={
+            "help": "Where the temporal contrast enters. 'bonus' (the original): +temporal_alpha on the accuracy "
+            "of correct completions when p >= mu * p~, before TRL's normalisation (which divides it out for "
+            "0/1 accuracies with equal format rewards under scale_rewards=group). 'bonus_advantage': the same "
+            "granted +temporal_alpha added to the advantages of correct completions after normalisation. "
+            "'order_gap': +temporal_alpha * max(p - p~, 0) on the advantages of correct completions after "
+            "normalisation (no threshold; nothing for groups answered as well from shuffled frames). See "
+            "docs/original-behaviour.md (the bonus under group normalisation)."
+        },
+    )
     shuffled_num_generations: int | None = field(
         default=None,
         metadata={"help": "Completions per video prompt on shuffled frames (default: num_generations // 2)."},
@@ -93,6 +112,13 @@ class TGRPOConfig(StepsConfigMixin, MediaConfigMixin, GRPOConfig):
             "help": "'frame': permute individual sampled frames, as the original (Qwen2.5-VL then fuses "
             "random frame pairs into one temporal patch); 'temporal_patch': permute pairs of consecutive "
             "frames as units, so each temporal patch stays intact."
+        },
+    )
+    record_shuffles: bool = field(
+        default=False,
+        metadata={
+            "help": "Debugging: keep the frame order and prompt ids of the last step's shuffled rollouts in "
+            "TGRPOTrainer.last_shuffle (indices only; no frames are kept)."
         },
     )
     # ---- length bonus --------------------------------------------------------------------------------
@@ -209,6 +235,13 @@ class TGRPOConfig(StepsConfigMixin, MediaConfigMixin, GRPOConfig):
             raise ValueError(
                 f"shuffled_num_generations must be in [1, num_generations={self.num_generations}] when "
                 f"temporal=True, got {self.shuffled_num_generations}"
+            )
+        if self.temporal_mode not in TEMPORAL_MODES:
+            raise ValueError(f"temporal_mode must be one of {TEMPORAL_MODES}, got {self.temporal_mode!r}")
+        if self.multi_objective_aggregation != "sum_then_normalize":
+            raise ValueError(
+                "multi_objective_aggregation must be 'sum_then_normalize' (the original's: rewards summed, then "
+                f"normalised per group), got {self.multi_objective_aggregation!r}"
             )
         if self.shuffle_unit not in SHUFFLE_UNITS:
             raise ValueError(f"shuffle_unit must be one of {SHUFFLE_UNITS}, got {self.shuffle_unit!r}")

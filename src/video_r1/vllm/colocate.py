@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from video_r1.vllm.requests import collapse_placeholders, vllm_media_fields
+from video_r1.vllm.requests import vllm_request
 
 
 def suppress_tokens_kwargs(
@@ -41,30 +41,29 @@ def suppress_tokens_kwargs(
 
 
 class VLLMMedia:
-    """One prompt's media, prepared for vLLM, riding through TRL's ``images`` argument (see the module)."""
+    """One prompt's media riding through TRL's ``images`` argument (see the module); turned into vLLM's
+    fields by :func:`~video_r1.vllm.requests.vllm_request` when the prompt reaches the engine."""
 
     def __init__(self, media: dict[str, Any], temporal_rope: str):
-        fields = vllm_media_fields([media], temporal_rope)
-        self.multi_modal_data = fields["multi_modal_data"]
-        self.mm_processor_kwargs = fields.get("mm_processor_kwargs")
+        self.media = media
+        self.temporal_rope = temporal_rope
 
     def __repr__(self) -> str:
-        return f"VLLMMedia({sorted(self.multi_modal_data)})"
+        return f"VLLMMedia({self.media.get('type')!r})"
 
 
 def restore_vllm_media(prompts: list[dict[str, Any]], placeholder_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """TRL-built vLLM prompts with each :class:`VLLMMedia` replaced by its media and the ids collapsed."""
+    """TRL-built vLLM prompts with each :class:`VLLMMedia` replaced by its media and the ids collapsed (the
+    request :func:`~video_r1.vllm.requests.vllm_request` builds from the same ids and media)."""
     out = []
     for prompt in prompts:
         item = (prompt.get("multi_modal_data") or {}).get("image")
         if isinstance(item, VLLMMedia):
+            rest = {k: v for k, v in prompt.items() if k not in ("prompt_token_ids", "multi_modal_data")}
             prompt = {
-                **prompt,
-                "prompt_token_ids": collapse_placeholders(prompt["prompt_token_ids"], placeholder_ids),
-                "multi_modal_data": item.multi_modal_data,
+                **rest,
+                **vllm_request(prompt["prompt_token_ids"], [item.media], item.temporal_rope, placeholder_ids),
             }
-            if item.mm_processor_kwargs:
-                prompt["mm_processor_kwargs"] = dict(item.mm_processor_kwargs)
         out.append(prompt)
     return out
 
