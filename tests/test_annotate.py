@@ -206,7 +206,7 @@ def test_end_to_end_selection_bad_media_and_sft_ready(
 def test_selection_is_strictly_greater_than_min_reward(
     scripted_checkpoint, synthetic_data, train_records, tmp_path
 ):
-    from video_r1.inference import SamplingConfig, load_backend
+    from video_r1.inference import BackendOptions, SamplingConfig, load_backend
 
     chosen = train_records[:4]
     rewards = {r["problem_id"]: value for r, value in zip(chosen, (0.6, 0.61, 1.0, 0.0))}
@@ -218,14 +218,10 @@ def test_selection_is_strictly_greater_than_min_reward(
         vision_preset="tiny",
         progress=False,
     )
-    backend = load_backend(
-        "hf",
-        str(scripted_checkpoint),
-        preset="tiny",
-        sampling=SamplingConfig(temperature=0, max_new_tokens=16),
-        batch_size=4,
-        device="cpu",
+    options = BackendOptions(
+        preset="tiny", sampling=SamplingConfig(temperature=0, max_new_tokens=16), batch_size=4
     )
+    backend = load_backend("hf", str(scripted_checkpoint), options, device="cpu")
     try:
         summary = annotate(
             config, backend=backend, scorer=lambda output, record: rewards[record["problem_id"]]

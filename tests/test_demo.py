@@ -184,20 +184,18 @@ def test_permute_sample_frames_permutes_frames_and_keeps_text(prepared_video):
 def test_shuffled_backend_feeds_permuted_frames(tiny_checkpoint, prepared_video):
     from video_r1.data.vision import get_preset
     from video_r1.demo import ShuffledFramesHFBackend
-    from video_r1.inference import GenerationRequest, SamplingConfig
+    from video_r1.inference import BackendOptions, GenerationRequest, SamplingConfig
 
     processor, record, sample = prepared_video
     request = GenerationRequest(sample.key, record, variant="train")
-    kwargs = dict(
-        preset=get_preset("tiny"),
-        sampling=SamplingConfig(temperature=0, max_new_tokens=4),
-        device="cpu",
-        processor=processor,
+    options = BackendOptions(
+        preset=get_preset("tiny"), sampling=SamplingConfig(temperature=0, max_new_tokens=4)
     )
-    with ShuffledFramesHFBackend(str(tiny_checkpoint), shuffle_seed=3, **kwargs) as backend:
+    kwargs = dict(device="cpu", processor=processor)
+    with ShuffledFramesHFBackend(str(tiny_checkpoint), options, shuffle_seed=3, **kwargs) as backend:
         (shuffled,) = backend._prepare_batch([request])
         (result,) = backend.generate([request])
-    with ShuffledFramesHFBackend(str(tiny_checkpoint), shuffle_seed=None, **kwargs) as backend:
+    with ShuffledFramesHFBackend(str(tiny_checkpoint), options, shuffle_seed=None, **kwargs) as backend:
         (ordered,) = backend._prepare_batch([request])
     perm = torch.tensor(shuffled.info["permutation"])
     assert torch.equal(shuffled.media["frames"], ordered.media["frames"][perm])

@@ -32,8 +32,8 @@ def test_the_backend_gets_the_prompt_limit(monkeypatch):
 
     built = {}
 
-    def fake_load_backend(name, model, **kwargs):
-        built.update(kwargs, name=name, model=model)
+    def fake_load_backend(name, model, options, **kwargs):
+        built.update(kwargs, name=name, model=model, sampling=options.sampling)
         return SimpleNamespace()
 
     monkeypatch.setattr(inference, "load_backend", fake_load_backend)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from video_r1.data.records import load_records
 from video_r1.inference import (
+    BackendOptions,
     GenerationRequest,
     GenerationResult,
     HFBackend,
@@ -38,15 +39,13 @@ def records(synthetic_data):
 
 @pytest.fixture(scope="module")
 def backend(tiny_checkpoint):
-    be = load_backend(
-        "hf",
-        str(tiny_checkpoint),
+    options = BackendOptions(
         preset="tiny",
         sampling=SamplingConfig(temperature=0.0, max_new_tokens=MAX_NEW_TOKENS),
         batch_size=2,
         dtype="float32",
-        device="cpu",
     )
+    be = load_backend("hf", str(tiny_checkpoint), options, device="cpu")
     yield be
     be.close()
 
@@ -139,7 +138,10 @@ def test_duplicate_keys_are_rejected(backend, records):
 def test_seeded_sampling_is_reproducible(tiny_checkpoint, records):
     sampling = SamplingConfig(temperature=1.0, top_p=0.95, max_new_tokens=MAX_NEW_TOKENS, seed=7)
     be = load_backend(
-        "hf", str(tiny_checkpoint), preset="tiny", sampling=sampling, batch_size=2, device="cpu"
+        "hf",
+        str(tiny_checkpoint),
+        BackendOptions(preset="tiny", sampling=sampling, batch_size=2),
+        device="cpu",
     )
     try:
         config = be.generation_config
@@ -205,7 +207,7 @@ def test_vllm_sampling_params_and_missing_vllm(tiny_checkpoint):
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vllm is installed here")
     with pytest.raises(ImportError, match=r"bash setup\.sh --gpu"):
-        load_backend("vllm", os.fspath(tiny_checkpoint), preset="tiny", sampling=sampling)
+        load_backend("vllm", os.fspath(tiny_checkpoint), BackendOptions(preset="tiny", sampling=sampling))
 
 
 def test_bad_arguments():
@@ -214,7 +216,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="top_p"):
         SamplingConfig(top_p=0)
     with pytest.raises(ValueError, match="unknown backend"):
-        load_backend("onnx", "x", preset="tiny", sampling=SamplingConfig())
+        load_backend("onnx", "x", BackendOptions(preset="tiny", sampling=SamplingConfig()))
 
 
 def test_a_prompt_over_the_length_limit_is_that_samples_error(backend, records, monkeypatch):

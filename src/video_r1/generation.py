@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from video_r1 import inference
-from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset
+from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
 from video_r1.inference import BACKENDS, SamplingConfig
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
@@ -147,17 +147,15 @@ class GenerationArguments:
                 "gpu_memory_utilization": self.gpu_memory_utilization,
                 **engine_kwargs,
             }
-        backend = inference.load_backend(
-            self.backend,
-            self.model_name_or_path,
-            preset=preset,
+        options = inference.BackendOptions(
+            preset=get_preset(preset, video_backend=self.video_backend),
             sampling=self.sampling(),
             batch_size=batch_size,
             dtype=self.dtype,
-            device=self.device,
             temporal_rope=self.temporal_rope,
-            video_backend=self.video_backend,
-            **engine_kwargs,
+        )
+        backend = inference.load_backend(
+            self.backend, self.model_name_or_path, options, device=self.device, **engine_kwargs
         )
         backend.max_prompt_length = self.prompt_limit()
         return backend

@@ -234,10 +234,10 @@ def test_grpo_lora_adapter_evaluates_like_its_merged_model(
         == 1
     )
     assert f"video-r1 merge-lora --adapter {adapter}" in capsys.readouterr().err
-    from video_r1.inference import SamplingConfig, load_backend
+    from video_r1.inference import BackendOptions, SamplingConfig, load_backend
 
     with pytest.raises(ValueError, match=f"needs a full checkpoint.*video-r1 merge-lora --adapter {adapter}"):
-        load_backend("vllm", str(adapter), preset="eval", sampling=SamplingConfig())
+        load_backend("vllm", str(adapter), BackendOptions(preset="eval", sampling=SamplingConfig()))
 
 
 def test_merge_lora_refuses_a_full_checkpoint(tiny_checkpoint, tmp_path, capsys):

@@ -264,12 +264,12 @@ def test_model_loaded_once_and_preset_follows_the_frame_count(tmp_path, monkeypa
         def close(self):
             calls.append("close")
 
-    def fake_load_backend(name, model, **kwargs):
+    def fake_load_backend(name, model, options, **kwargs):
         calls.append(
-            (name, model, kwargs["preset"].max_frames, kwargs["sampling"].temperature, kwargs["batch_size"])
+            (name, model, options.preset.max_frames, options.sampling.temperature, options.batch_size)
         )
         backend = PresetRecorder({})
-        backend.preset = kwargs["preset"]
+        backend.preset = options.preset
         fake_load_backend.backend = backend
         return backend
 

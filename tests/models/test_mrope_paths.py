@@ -56,19 +56,16 @@ def test_sft_trainer(stock_mrope, tiny_checkpoint, synthetic_data, tmp_path):
 def test_hf_eval_backend_from_path_and_from_instance(stock_mrope, tiny_checkpoint):
     from transformers import AutoModelForImageTextToText
 
-    from video_r1.inference import HFBackend, SamplingConfig
+    from video_r1.inference import BackendOptions, HFBackend, SamplingConfig
 
-    backend = HFBackend(
-        str(tiny_checkpoint), preset="tiny", sampling=SamplingConfig(temperature=0), device="cpu"
-    )
+    options = BackendOptions(preset="tiny", sampling=SamplingConfig(temperature=0))
+    backend = HFBackend(str(tiny_checkpoint), options, device="cpu")
     assert _released(backend.model)
     backend.close()
 
     stock_mrope.get_rope_index = stock_mrope.transformers_get_rope_index
     model = AutoModelForImageTextToText.from_pretrained(tiny_checkpoint, dtype=torch.float32)
     assert not _released(model)
-    backend = HFBackend(
-        str(tiny_checkpoint), preset="tiny", sampling=SamplingConfig(temperature=0), device="cpu", model=model
-    )
+    backend = HFBackend(str(tiny_checkpoint), options, device="cpu", model=model)
     assert _released(backend.model)
     backend.close()

@@ -53,16 +53,13 @@ def permute_sample_frames(sample, seed: int, unit: str = "frame"):
 
 
 def prepare_cached_sample(
-    request: GenerationRequest, processor, preset, frame_cache: FrameCache, video_backend: str | None = None
+    request: GenerationRequest, processor, preset, frame_cache: FrameCache
 ) -> PreparedSample | GenerationResult:
     """:func:`video_r1.inference.prepare_sample` with the media taken from ``frame_cache`` (decoded once)."""
     record = request.record
     try:
         text = chat_prompt(processor, record, request.variant)
-        video_kwargs = {"backend": video_backend} if video_backend else {}
-        media = media_to_dict(
-            frame_cache.load_media_for_record(record, preset, "error", video_kwargs=video_kwargs)
-        )
+        media = media_to_dict(frame_cache.load_media_for_record(record, preset, "error"))
     except Exception as err:  # per-sample, as prepare_sample
         return GenerationResult(key=request.key, output=None, error=format_error(err))
     sample_fps = float(media["video_metadata"]["sample_fps"]) if media["type"] == "video" else None
@@ -98,8 +95,7 @@ class ShuffledFramesHFBackend(HFBackend):
             prepared = super()._prepare_batch(requests)
         else:
             prepared = [
-                prepare_cached_sample(r, self.processor, self.preset, self.frame_cache, self.video_backend)
-                for r in requests
+                prepare_cached_sample(r, self.processor, self.preset, self.frame_cache) for r in requests
             ]
         if self.shuffle_seed is None:
             return prepared
@@ -134,17 +130,19 @@ def evaluate_model(
     """
     from video_r1.data.vision import get_preset
     from video_r1.evaluation.scoring import score
-    from video_r1.inference import SamplingConfig
+    from video_r1.inference import BackendOptions, SamplingConfig
     from video_r1.rewards import format_reward
 
     was_training = model.training
     backend = ShuffledFramesHFBackend(
         str(getattr(model, "name_or_path", "model")),
+        BackendOptions(
+            preset=get_preset("tiny"),
+            sampling=SamplingConfig(temperature=0.0, max_new_tokens=max_new_tokens),
+            batch_size=batch_size,
+        ),
         model=model,
         processor=processor,
-        preset=get_preset("tiny"),
-        sampling=SamplingConfig(temperature=0.0, max_new_tokens=max_new_tokens),
-        batch_size=batch_size,
         device="cpu",
         shuffle_seed=shuffle_seed if shuffled else None,
         shuffle_unit=shuffle_unit,

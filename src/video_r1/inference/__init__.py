@@ -9,7 +9,7 @@ gets its own :class:`GenerationResult`: a sample whose media or prompt cannot be
 fails for a batch, its samples are retried one by one so that only the sample that really fails gets an
 error.
 
-Two backends with one interface (:func:`load_backend`):
+Two backends with one interface (:func:`load_backend`, configured by one :class:`BackendOptions`):
 
 - :class:`HFBackend`: ``transformers`` ``AutoModelForImageTextToText.generate``, batched with left
   padding, any device and dtype (the CPU path, tests, and small GPU runs);
@@ -33,6 +33,7 @@ Modules: :mod:`.requests` (what one sample is: requests, results, prompt buildin
 from video_r1.inference.backends import (
     BACKENDS,
     VLLM_INSTALL_HINT,
+    BackendOptions,
     HFBackend,
     VLLMBackend,
     check_vllm_model,
@@ -56,6 +57,7 @@ from video_r1.models.qwen2_5_vl import vision_placeholder_ids
 __all__ = [
     "BACKENDS",
     "VLLM_INSTALL_HINT",
+    "BackendOptions",
     "GenerationRequest",
     "GenerationResult",
     "HFBackend",

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from video_r1.data.collate import build_processor_inputs
-from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
+from video_r1.data.vision import TEMPORAL_ROPE_MODES, VisionPreset, get_preset
 from video_r1.errors import ModelPathError
 from video_r1.inference.requests import (
     GenerationRequest,
@@ -38,6 +40,31 @@ BACKENDS = ("hf", "vllm")
 VLLM_INSTALL_HINT = "vLLM is not installed (it is GPU-only); install the GPU stack: bash setup.sh --gpu"
 
 
+@dataclass(frozen=True)
+class BackendOptions:
+    """What every backend needs besides the model: the media settings (one resolved
+    :class:`~video_r1.data.vision.VisionPreset`, video decoder included), sampling, batch size, dtype and the
+    temporal positions mode. ``preset`` may be given by name; it is resolved once here."""
+
+    preset: VisionPreset | str
+    sampling: SamplingConfig
+    batch_size: int = 8
+    dtype: str = "auto"
+    temporal_rope: str = "sampled_fps"
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.temporal_rope not in TEMPORAL_ROPE_MODES:
+            raise ValueError(
+                f"temporal_rope must be one of {TEMPORAL_ROPE_MODES}, got {self.temporal_rope!r}"
+            )
+        object.__setattr__(self, "preset", get_preset(self.preset))
+
+    def replace(self, **changes: Any) -> BackendOptions:
+        return dataclasses.replace(self, **changes)
+
+
 def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -50,27 +77,17 @@ class _Backend:
     def __init__(
         self,
         processor,
+        options: BackendOptions,
         *,
-        preset: VisionPreset | str,
-        sampling: SamplingConfig,
-        batch_size: int = 8,
-        temporal_rope: str = "sampled_fps",
-        video_backend: str = "decord",
         decode_workers: int = 1,
         max_prompt_length: int | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if temporal_rope not in TEMPORAL_ROPE_MODES:
-            raise ValueError(f"temporal_rope must be one of {TEMPORAL_ROPE_MODES}, got {temporal_rope!r}")
-        if video_backend not in VIDEO_BACKENDS:
-            raise ValueError(f"video_backend must be one of {VIDEO_BACKENDS}, got {video_backend!r}")
         self.processor = processor
-        self.preset = get_preset(preset)
-        self.sampling = sampling
-        self.batch_size = batch_size
-        self.temporal_rope = temporal_rope
-        self.video_backend = video_backend
+        self.options = options
+        self.preset: VisionPreset = options.preset
+        self.sampling = options.sampling
+        self.batch_size = options.batch_size
+        self.temporal_rope = options.temporal_rope
         self.max_prompt_length = max_prompt_length
         self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
             max_workers=max(1, decode_workers), thread_name_prefix="video-r1-decode"
@@ -89,7 +106,7 @@ class _Backend:
     ) -> list[PreparedSample | GenerationResult]:
         # Runs in the decode thread. It only renders the chat template (tokenize=False, no Rust tokenizer
         # call) and decodes media, so it does not race with the processor call of the batch being generated.
-        return [prepare_sample(r, self.processor, self.preset, self.video_backend) for r in requests]
+        return [prepare_sample(r, self.processor, self.preset) for r in requests]
 
     def _run_batch(self, prepared: Sequence[PreparedSample | GenerationResult]) -> list[GenerationResult]:
         prepared = [self._check_length(p) if isinstance(p, PreparedSample) else p for p in prepared]
@@ -233,14 +250,9 @@ class HFBackend(_Backend):
     def __init__(
         self,
         model_name_or_path: str,
+        options: BackendOptions,
         *,
-        preset: VisionPreset | str,
-        sampling: SamplingConfig,
-        batch_size: int = 8,
-        dtype: str = "auto",
         device: str | None = None,
-        temporal_rope: str = "sampled_fps",
-        video_backend: str = "decord",
         model=None,
         processor=None,
         **model_kwargs: Any,
@@ -251,14 +263,8 @@ class HFBackend(_Backend):
         install_released_mrope()  # also for a model instance passed in
         if processor is None:
             processor = AutoProcessor.from_pretrained(processor_path(model_name_or_path))
-        super().__init__(
-            processor,
-            preset=preset,
-            sampling=sampling,
-            batch_size=batch_size,
-            temporal_rope=temporal_rope,
-            video_backend=video_backend,
-        )
+        super().__init__(processor, options)
+        dtype = options.dtype
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if model is None:
@@ -356,13 +362,8 @@ class VLLMBackend(_Backend):
     def __init__(
         self,
         model_name_or_path: str,
+        options: BackendOptions,
         *,
-        preset: VisionPreset | str,
-        sampling: SamplingConfig,
-        batch_size: int = 8,
-        dtype: str = "auto",
-        temporal_rope: str = "sampled_fps",
-        video_backend: str = "decord",
         tensor_parallel_size: int | None = None,
         max_model_len: int = 16384,
         gpu_memory_utilization: float = 0.8,
@@ -377,14 +378,8 @@ class VLLMBackend(_Backend):
 
         if processor is None:
             processor = AutoProcessor.from_pretrained(model_name_or_path)
-        super().__init__(
-            processor,
-            preset=preset,
-            sampling=sampling,
-            batch_size=batch_size,
-            temporal_rope=temporal_rope,
-            video_backend=video_backend,
-        )
+        super().__init__(processor, options)
+        sampling = options.sampling
         if tensor_parallel_size is None:
             import torch
 
@@ -395,7 +390,7 @@ class VLLMBackend(_Backend):
             "max_model_len": max_model_len,
             "gpu_memory_utilization": gpu_memory_utilization,
             "limit_mm_per_prompt": dict(limit_mm_per_prompt or {"image": 1, "video": 1}),
-            "dtype": dtype,
+            "dtype": options.dtype,
             **engine_kwargs,
         }
         if sampling.seed is not None:
@@ -457,14 +452,9 @@ def vllm_sampling_params(sampling: SamplingConfig):
 def load_backend(
     name: str,
     model_name_or_path: str,
+    options: BackendOptions,
     *,
-    preset: VisionPreset | str,
-    sampling: SamplingConfig,
-    batch_size: int = 8,
-    dtype: str = "auto",
     device: str | None = None,
-    temporal_rope: str = "sampled_fps",
-    video_backend: str = "decord",
     **engine_kwargs: Any,
 ) -> HFBackend | VLLMBackend:
     """Build the ``"hf"`` or ``"vllm"`` backend.
@@ -472,18 +462,10 @@ def load_backend(
     ``engine_kwargs`` go to ``from_pretrained`` (HF) or ``vllm.LLM`` (vLLM; e.g. ``max_model_len``,
     ``tensor_parallel_size``). ``device`` applies to the HF backend only (vLLM places the model itself).
     """
-    common = {
-        "preset": preset,
-        "sampling": sampling,
-        "batch_size": batch_size,
-        "dtype": dtype,
-        "temporal_rope": temporal_rope,
-        "video_backend": video_backend,
-    }
     if name == "hf":
-        return HFBackend(model_name_or_path, device=device, **common, **engine_kwargs)
+        return HFBackend(model_name_or_path, options, device=device, **engine_kwargs)
     if name == "vllm":
         if device not in (None, "cuda", "auto"):
             raise ValueError(f"the vllm backend places the model itself; device={device!r} is not supported")
-        return VLLMBackend(model_name_or_path, **common, **engine_kwargs)
+        return VLLMBackend(model_name_or_path, options, **engine_kwargs)
     raise ValueError(f"unknown backend {name!r}; expected one of {BACKENDS}")

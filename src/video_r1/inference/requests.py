@@ -96,19 +96,18 @@ def chat_prompt(processor, record: dict[str, Any], variant: str = "eval") -> str
 
 
 def prepare_sample(
-    request: GenerationRequest, processor, preset: VisionPreset, video_backend: str | None = "decord"
+    request: GenerationRequest, processor, preset: VisionPreset
 ) -> PreparedSample | GenerationResult:
     """Prompt text + decoded media for one request, or an error :class:`GenerationResult`.
 
-    Media is decoded with ``load_media_for_record(record, preset, "error", video_kwargs={"backend": ...})``;
+    Media is decoded with ``load_media_for_record(record, preset, "error")`` (the preset names the decoder);
     a ``MediaError`` (missing, empty, unreadable, truncated ... file) or a malformed record becomes the
     sample's error. Never raises for per-sample problems.
     """
     record = request.record
     try:
         text = chat_prompt(processor, record, request.variant)
-        video_kwargs = {"backend": video_backend} if video_backend else {}
-        loaded = load_media_for_record(record, preset, "error", video_kwargs=video_kwargs)
+        loaded = load_media_for_record(record, preset, "error")
         media = media_to_dict(loaded)
     except Exception as err:  # per-sample: media errors, bad records, template errors
         logger.warning("sample %s: %s", request.key, format_error(err))
