@@ -38,8 +38,8 @@ from typing import Any
 
 import torch
 
-from video_r1.models import qwen3_vl
 from video_r1.models import qwen2_5_vl_positions as qwen2_5_vl
+from video_r1.models import qwen3_vl
 from video_r1.models.checkpoint import (
     SUPPORTED_MODEL_TYPES,
     adapter_base,

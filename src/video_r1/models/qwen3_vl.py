@@ -168,7 +168,9 @@ def _skip_video(ids: list[int], i: int, media: set[int], video: int, start: int,
     while True:
         k = _text_until_media(ids, j, media)
         if k == j or k + 1 >= len(ids) or ids[k] != start or ids[k + 1] != video:
-            raise ValueError(f"index {j}: expected '<t seconds><|vision_start|><|video_pad|>' in a video block")
+            raise ValueError(
+                f"index {j}: expected '<t seconds><|vision_start|><|video_pad|>' in a video block"
+            )
         k += 1
         while k < len(ids) and ids[k] == video:
             k += 1
