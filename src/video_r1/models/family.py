@@ -162,8 +162,17 @@ class ModelFamily:
 
     @property
     def vllm_mm_processor_kwargs(self) -> dict[str, Any]:
-        """``mm_processor_kwargs`` of a request with videos (no resampling or resizing inside vLLM)."""
-        return dict(VIDEO_PROCESSOR_KWARGS)
+        """``mm_processor_kwargs`` of a request with videos: no resampling or resizing of its frames inside vLLM.
+
+        Qwen2.5-VL: ``do_sample_frames`` / ``do_resize`` at the top level, as before (they also reach the
+        images of a mixed prompt: a no-op for preset-sized images within its 3,136 px minimum). Qwen3-VL:
+        ``do_resize`` only for videos (``videos_kwargs``), as the HF path does, because its image processor's
+        65,536 px minimum does resize small images (a top-level ``do_resize`` made vLLM's image grid differ
+        from HF's in a mixed image + video prompt: tested).
+        """
+        if not self.timestamps_in_text:
+            return dict(VIDEO_PROCESSOR_KWARGS)
+        return {"do_sample_frames": False, "videos_kwargs": {"do_resize": False}}
 
     # -- templates ---------------------------------------------------------------------------------------
 
