@@ -20,7 +20,7 @@ def _folder(tmp_path, model_type):
 
 
 def test_registry_matches_the_supported_model_types():
-    assert set(FAMILIES) == set(checkpoint.SUPPORTED_MODEL_TYPES) == {"qwen2_5_vl", "qwen3_vl"}
+    assert set(FAMILIES) == set(checkpoint.SUPPORTED_MODEL_TYPES) == {"qwen2_5_vl", "qwen3_vl", "qwen3_5"}
     assert not set(FAMILIES) & set(checkpoint.REFUSED_MODEL_TYPES)
 
 
@@ -41,12 +41,11 @@ def test_check_model_path_accepts_both_families(tiny_checkpoint, tiny_qwen3_vl_c
     [
         (
             "gpt2",
-            "'gpt2' model, not Qwen2.5-VL or Qwen3-VL; video-r1 supports the model types Qwen2.5-VL "
-            "('qwen2_5_vl'), Qwen3-VL ('qwen3_vl')",
+            "'gpt2' model, not Qwen2.5-VL, Qwen3-VL or Qwen3.5; video-r1 supports the model types "
+            "Qwen2.5-VL ('qwen2_5_vl'), Qwen3-VL ('qwen3_vl'), Qwen3.5 ('qwen3_5')",
         ),
         ("qwen3_vl_moe", "'qwen3_vl_moe' model: Qwen3-VL MoE is not supported yet"),
         ("qwen3_5_moe", "'qwen3_5_moe' model: Qwen3.5 MoE is not supported yet"),
-        ("qwen3_5", "'qwen3_5' model: Qwen3.5 is not supported yet"),
     ],
 )
 def test_an_unsupported_model_type_is_one_user_error(tmp_path, model_type, expected):

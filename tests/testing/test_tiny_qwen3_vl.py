@@ -33,5 +33,6 @@ def test_make_tiny_model_family(tmp_path, capsys):
     assert main(["make-tiny", "--output_dir", str(tmp_path / "x"), "--model_family", "qwen3_vl_moe"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        "video-r1 make-tiny: error: --model_family must be one of ['qwen2_5_vl', 'qwen3_vl'], got 'qwen3_vl_moe'"
+        "video-r1 make-tiny: error: --model_family must be one of ['qwen2_5_vl', 'qwen3_5', 'qwen3_vl'], "
+        "got 'qwen3_vl_moe'"
     ]

@@ -11,6 +11,7 @@ project's positions (``qwen3_vl.rope_index``) and transformers' own ``get_rope_i
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -32,7 +33,7 @@ from video_r1.data.shuffle import seeded_generator, shuffle_permutation, shuffle
 from video_r1.data.synthetic import encode_video  # noqa: E402
 from video_r1.data.vision import get_preset, to_video_metadata  # noqa: E402
 from video_r1.models import qwen3_vl  # noqa: E402
-from video_r1.models.family import QWEN3_VL  # noqa: E402
+from video_r1.models.family import QWEN3_5, QWEN3_VL, load_model  # noqa: E402
 from video_r1.vllm.requests import family_vllm_request  # noqa: E402
 
 pytestmark = pytest.mark.vllm
@@ -102,9 +103,9 @@ def _hf(processor, text, media):
     )
 
 
-def _compare(processing, processor, model, request, hf, media):
+def _compare(processing, processor, model, request, hf, media, family=QWEN3_VL):
     """One processed vLLM request against the HF path: ids, ranges, grids, pixels, timestamps, positions."""
-    token_ids = QWEN3_VL.token_ids(processor)
+    token_ids = family.token_ids(processor)
     hf_ids = hf["input_ids"][0].tolist()
     assert list(request.prompt_token_ids) == hf_ids
     features = request.mm_features or []
@@ -145,7 +146,7 @@ def _compare(processing, processor, model, request, hf, media):
     )
     theirs = torch.as_tensor(theirs)
     grids = {k: hf[k] for k in ("image_grid_thw", "video_grid_thw") if k in hf}
-    ours, _ = QWEN3_VL.rope_index(model.config, hf["input_ids"], **grids)
+    ours, _ = family.rope_index(model.config, hf["input_ids"], **grids)
     transformers_own, _ = model.model.get_rope_index(hf["input_ids"], hf["mm_token_type_ids"], **grids)
     assert torch.equal(theirs, ours[:, 0])
     assert torch.equal(transformers_own[:, 0], ours[:, 0])
@@ -246,3 +247,25 @@ def test_eval_and_annotate_style_requests_match_the_hf_path(
     _compare(processing, processor, model, request, hf, [sample.media])
     md = sample.media["video_metadata"]
     assert md["video_fps"] == 8.0 and len(md["frames_indices"]) == 4
+
+
+@pytest.mark.parametrize("prompt_form", ["text", "token_ids"])
+@pytest.mark.parametrize("kind", ["shuffled", "image+video", "text"])
+def test_qwen3_5_requests_match_the_hf_path(tiny_qwen3_5_checkpoint, kind, prompt_form):
+    """Qwen3.5 through the same family code: vLLM 0.31's real Qwen3.5 processing equals the HF path."""
+    from transformers import AutoProcessor
+
+    processing = _qwen3_5_processing(tiny_qwen3_5_checkpoint)
+    processor = AutoProcessor.from_pretrained(tiny_qwen3_5_checkpoint)
+    model = load_model(str(tiny_qwen3_5_checkpoint))  # the family passes Qwen3_5Config (vLLM's is registered)
+    media = KINDS[kind]()
+    text = _text(processor, media)
+    hf = _hf(processor, text, media)
+    prompt = text if prompt_form == "text" else hf["input_ids"][0].tolist()
+    request = family_vllm_request(QWEN3_5, prompt, media, token_ids=QWEN3_5.token_ids(processor))
+    _compare(processing, processor, model, processing(request), hf, media, QWEN3_5)
+
+
+@functools.cache
+def _qwen3_5_processing(checkpoint):
+    return RealInputProcessing(checkpoint)

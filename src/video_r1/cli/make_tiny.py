@@ -1,5 +1,5 @@
 """``video-r1 make-tiny --output_dir OUT [--model_family qwen3_vl]``: write a tiny offline checkpoint (Qwen2.5-VL by
-default, or Qwen3-VL) used by tests and the demo."""
+default, Qwen3-VL or Qwen3.5) used by tests and the demo."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from video_r1.resumable import check_output_path
 from video_r1.testing.tiny import TinySize
 
 PROG = "video-r1 make-tiny"
-HELP = "build a tiny random-weight Qwen2.5-VL or Qwen3-VL checkpoint offline"
+HELP = "build a tiny random-weight Qwen2.5-VL, Qwen3-VL or Qwen3.5 checkpoint offline"
 DESCRIPTION = (
-    "Build a complete tiny Qwen2.5-VL (default) or Qwen3-VL checkpoint (config, random weights, byte-level BPE "
+    "Build a complete tiny Qwen2.5-VL (default), Qwen3-VL or Qwen3.5 checkpoint (config, random weights, byte-level BPE "
     "tokenizer with Qwen's "
     "special tokens and <think>/<answer> tags, the real chat template, image and video processor configs) that "
     "loads with AutoProcessor / AutoModelForImageTextToText.from_pretrained. No network access is needed; the "
@@ -31,7 +31,9 @@ class MakeTinyArguments(TinySize):
     seed: int = field(default=0, metadata={"help": "Seed of the random weights."})
     model_family: str = field(
         default="qwen2_5_vl",
-        metadata={"help": "The model family (its config model_type): 'qwen2_5_vl' (default) or 'qwen3_vl'."},
+        metadata={
+            "help": "The model family (its config model_type): 'qwen2_5_vl' (default), 'qwen3_vl' or 'qwen3_5'."
+        },
     )
 
     def __post_init__(self) -> None:
@@ -62,6 +64,6 @@ def main(argv: list[str]) -> int:
     (args,) = parse_command(PROG, [MakeTinyArguments], argv, description=DESCRIPTION)
     sizes = {name: getattr(args, name) for name in TinySize.__dataclass_fields__}
     path = build_tiny(args.model_family, args.output_dir, seed=args.seed, **sizes)
-    name = {"qwen2_5_vl": "Qwen2.5-VL", "qwen3_vl": "Qwen3-VL"}[args.model_family]
+    name = {"qwen2_5_vl": "Qwen2.5-VL", "qwen3_vl": "Qwen3-VL", "qwen3_5": "Qwen3.5"}[args.model_family]
     print(f"tiny {name} checkpoint written to {path}")
     return 0

@@ -3,8 +3,7 @@ and the early, user-facing check of a model path.
 
 A leaf module (imports nothing from the package but :mod:`video_r1.errors`). The supported model types are
 listed here by name only; :mod:`video_r1.models.family` maps each to its :class:`~video_r1.models.family.ModelFamily`
-(a test keeps the two in step). Model types that are known but not supported (the MoE variants, Qwen3.5 for
-now) are refused with what is missing, everything else with the list of supported families.
+(a test keeps the two in step). Model types that are known but not supported (the MoE variants) are refused with what is missing, everything else with the list of supported families.
 """
 
 from __future__ import annotations
@@ -17,7 +16,11 @@ from typing import Any
 from video_r1.errors import ModelPathError
 
 #: ``config.model_type`` -> the family's display name, in the order the families were added.
-SUPPORTED_MODEL_TYPES: dict[str, str] = {"qwen2_5_vl": "Qwen2.5-VL", "qwen3_vl": "Qwen3-VL"}
+SUPPORTED_MODEL_TYPES: dict[str, str] = {
+    "qwen2_5_vl": "Qwen2.5-VL",
+    "qwen3_vl": "Qwen3-VL",
+    "qwen3_5": "Qwen3.5",
+}
 
 #: Known model types video-r1 refuses, with the reason (what is missing) named in the error.
 REFUSED_MODEL_TYPES: dict[str, str] = {
@@ -28,10 +31,6 @@ REFUSED_MODEL_TYPES: dict[str, str] = {
     "qwen3_5_moe": (
         "Qwen3.5 MoE is not supported yet: its mixture-of-experts text model has no tiny offline checkpoint, "
         "no T-GRPO step and no vLLM-equality test in video-r1"
-    ),
-    "qwen3_5": (
-        "Qwen3.5 is not supported yet: its hybrid linear-attention text model has no model family in video-r1 "
-        "(tiny checkpoint, positions and vLLM-equality test are missing)"
     ),
 }
 
@@ -47,7 +46,8 @@ def check_model_type(model_type: str | None, source: str) -> str:
         return model_type
     if model_type in REFUSED_MODEL_TYPES:
         raise ModelPathError(f"{source} is a {model_type!r} model: {REFUSED_MODEL_TYPES[model_type]}")
-    names = " or ".join(SUPPORTED_MODEL_TYPES.values())
+    *first, last = SUPPORTED_MODEL_TYPES.values()
+    names = f"{', '.join(first)} or {last}" if first else last
     raise ModelPathError(
         f"{source} is a {model_type!r} model, not {names}; video-r1 supports the model types "
         f"{supported_families_text()} (e.g. Qwen/Qwen2.5-VL-7B-Instruct, Qwen/Qwen3-VL-8B-Instruct or a "
@@ -164,5 +164,5 @@ def model_type_of(model_name_or_path: str | os.PathLike[str]) -> str:
 
 def check_model_path(model_name_or_path: str | os.PathLike[str]) -> None:
     """Fail early, in the user's terms, for a model path that cannot be a supported checkpoint
-    (see :func:`model_type_of`; Qwen2.5-VL and Qwen3-VL are supported)."""
+    (see :func:`model_type_of`; Qwen2.5-VL, Qwen3-VL and Qwen3.5 are supported)."""
     model_type_of(model_name_or_path)

@@ -1,4 +1,4 @@
-"""One small interface over the supported model families (Qwen2.5-VL, Qwen3-VL), chosen by the checkpoint.
+"""One small interface over the supported model families (Qwen2.5-VL, Qwen3-VL, Qwen3.5), chosen by the checkpoint.
 
 Code that trains, generates, serves or evaluates a model asks :func:`family_for` (a checkpoint path, a
 config, a ``config.json`` dict or a loaded model) for its :class:`ModelFamily` and talks only to it:
@@ -23,6 +23,10 @@ vLLM token-id prompts         pad runs collapsed to one pad                the c
 chat template                 TRL's ``qwen2_5_vl_chat_template``           TRL's ``qwen3_vl_chat_template``
 tiny checkpoint               ``video_r1.testing.tiny``                    ``video_r1.testing.tiny_qwen3_vl``
 ============================  ==========================================  ========================================
+
+Qwen3.5 (``qwen3_5``) is Qwen3-VL's column with TRL's ``qwen3_5_think_chat_template``, no DeepStack (shared
+vision is still off: not checked against its model), its config class passed explicitly when loading (vLLM
+registers its own ``Qwen3_5Config`` with AutoConfig), and the tiny checkpoint in ``video_r1.testing.tiny_qwen3_5``.
 
 The tiny-checkpoint builders live in the testing layer (above this one): ``video_r1.testing.tiny.TINY_BUILDERS``
 maps each ``model_type`` to its builder. An unsupported or refused ``model_type`` is one
@@ -74,6 +78,9 @@ class ModelFamily:
     _vllm_prompt_ids: Callable[[Sequence[int], dict[str, int]], list[int]]
     #: Name of TRL's chat template for the family (``trl.chat_template_utils``).
     chat_template_name: str
+    #: The transformers config class to load the checkpoint with, when ``AutoConfig`` cannot be trusted: in a
+    #: process that imported vLLM, vLLM registers its own ``Qwen3_5Config`` with AutoConfig.
+    config_class_name: str | None = None
 
     # -- tokens ------------------------------------------------------------------------------------------
 
@@ -268,7 +275,24 @@ QWEN3_VL = ModelFamily(
 )
 
 #: ``model_type`` -> family; the keys are :data:`video_r1.models.checkpoint.SUPPORTED_MODEL_TYPES` (tested).
-FAMILIES: dict[str, ModelFamily] = {f.model_type: f for f in (QWEN2_5_VL, QWEN3_VL)}
+QWEN3_5 = ModelFamily(
+    model_type="qwen3_5",
+    name="Qwen3.5",
+    size_factor=qwen3_vl.SIZE_FACTOR,
+    vision_keys=qwen3_vl.VISION_KEYS,
+    timestamps_in_text=True,
+    shared_vision_unsupported=(
+        "Qwen3.5 has no DeepStack, but the shared-vision forward has not been checked against its model "
+        "(hybrid linear-attention layers, its own get_rope_index signature): each row encodes its media"
+    ),
+    _rope_index=_qwen3_vl_rope,
+    install_positions=_no_install,
+    _vllm_prompt_ids=_qwen3_vl_prompt_ids,
+    chat_template_name="qwen3_5_think_chat_template",
+    config_class_name="Qwen3_5Config",
+)
+
+FAMILIES: dict[str, ModelFamily] = {f.model_type: f for f in (QWEN2_5_VL, QWEN3_VL, QWEN3_5)}
 assert set(FAMILIES) == set(SUPPORTED_MODEL_TYPES), "checkpoint.SUPPORTED_MODEL_TYPES and FAMILIES differ"
 
 
@@ -306,6 +330,11 @@ def load_model(model_name_or_path: str, *, merge_adapter: bool = False, **kwargs
         model = load_model(base, **kwargs)
         model = PeftModel.from_pretrained(model, str(model_name_or_path))
         return model.merge_and_unload() if merge_adapter else model
+    if family.config_class_name and "config" not in kwargs:
+        import transformers
+
+        config_class = getattr(transformers, family.config_class_name)
+        kwargs["config"] = config_class.from_pretrained(model_name_or_path)
     model = AutoModelForImageTextToText.from_pretrained(model_name_or_path, **kwargs)
     check_config(model.config, str(model_name_or_path))
     return model

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from video_r1.models.checkpoint import SUPPORTED_MODEL_TYPES, check_model_type
 from video_r1.testing.tiny import build_tiny_checkpoint
+from video_r1.testing.tiny_qwen3_5 import build_tiny_qwen3_5_checkpoint
 from video_r1.testing.tiny_qwen3_vl import build_tiny_qwen3_vl_checkpoint
 
 #: ``model_type`` -> ``builder(path, seed=0, **TinySize fields) -> Path``; keys = the supported families.
 TINY_BUILDERS: dict[str, Callable[..., Path]] = {
     "qwen2_5_vl": build_tiny_checkpoint,
     "qwen3_vl": build_tiny_qwen3_vl_checkpoint,
+    "qwen3_5": build_tiny_qwen3_5_checkpoint,
 }
 assert set(TINY_BUILDERS) == set(SUPPORTED_MODEL_TYPES), "a supported family has no tiny builder"
 
