@@ -72,3 +72,32 @@ def test_token_ids_and_templates(tiny_qwen3_vl_checkpoint, tiny_checkpoint):
 def test_qwen2_5_vl_vllm_prompt_ids_collapse_pad_runs():
     ids = {"image": 7, "video": 8, "vision_start": 5, "vision_end": 6}
     assert QWEN2_5_VL.vllm_prompt_ids([1, 5, 8, 8, 8, 6, 2, 5, 7, 7, 6], ids) == [1, 5, 8, 6, 2, 5, 7, 6]
+
+
+def test_qwen2_5_vl_processor_inputs_equal_the_collate_path(tiny_checkpoint):
+    """Qwen2.5-VL behind the interface is unchanged: the family's processor call = build_processor_inputs."""
+    import torch
+    from transformers import AutoProcessor
+
+    from video_r1.data.collate import build_processor_inputs
+    from video_r1.data.vision import to_video_metadata
+
+    processor = AutoProcessor.from_pretrained(tiny_checkpoint)
+    frames = torch.randint(
+        0, 256, (4, 3, 56, 84), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    md = {"total_num_frames": 44, "video_fps": 8.0, "frames_indices": [0, 14, 29, 43], "backend": "decord"}
+    text = processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": "Which way?"}]}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    ours = QWEN2_5_VL.processor_inputs(
+        processor, [text], videos=[frames], video_metadata=[to_video_metadata(md)], return_tensors="pt"
+    )
+    theirs = build_processor_inputs(
+        processor, [text], [{"type": "video", "frames": frames, "video_metadata": md}], return_tensors="pt"
+    )
+    assert set(ours) == set(theirs)
+    for key in ours:
+        assert torch.equal(ours[key], theirs[key]), key

@@ -216,3 +216,23 @@ def test_one_step_processor_generate_loss_backward(processor, tiny_qwen3_vl_chec
     # the video reaches the loss through the merger and through DeepStack's extra merger
     assert any("visual.merger" in name and g.abs().sum() > 0 for name, g in grads.items())
     assert any("deepstack_merger_list" in name and g.abs().sum() > 0 for name, g in grads.items())
+
+
+def test_shared_vision_is_refused_with_the_deepstack_reason(model):
+    from video_r1.models.shared_vision import SharedVisionForward, shared_vision_generation
+
+    with pytest.raises(ValueError, match="DeepStack"):
+        SharedVisionForward(model, model.model, [], {}, frozen=True)
+    with pytest.raises(ValueError, match="not supported for Qwen3-VL"):
+        with shared_vision_generation(model, [], {}):
+            pass
+
+
+def test_frame_size_uses_the_preset_size_factor():
+    from video_r1.data.vision import frame_size
+
+    assert frame_size(get_preset("tiny"), 180, 320, 4) == (84, 140)
+    height, width = frame_size(get_preset("tiny", size_factor=QWEN3_VL.size_factor), 180, 320, 4)
+    assert height % 32 == 0 and width % 32 == 0
+    with pytest.raises(ValueError, match="size_factor"):
+        get_preset("tiny", size_factor=15)
