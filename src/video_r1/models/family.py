@@ -302,7 +302,7 @@ def family_for(source: Any) -> ModelFamily:
 
     Raises :class:`~video_r1.errors.ModelPathError` naming the ``model_type`` and the supported families.
     """
-    if isinstance(source, str) and source in FAMILIES:
+    if isinstance(source, str) and source in FAMILIES and not os.path.exists(source):
         return FAMILIES[source]
     if isinstance(source, (str, os.PathLike)):
         return FAMILIES[model_type_of(source)]
