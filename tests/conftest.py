@@ -1,4 +1,4 @@
-"""Shared fixtures: the tiny offline Qwen2.5-VL checkpoint (built once per session) and the shared media."""
+"""Shared fixtures: the tiny offline Qwen2.5-VL, Qwen3-VL and Qwen3.5 checkpoints (built once per session) and the shared media."""
 
 from __future__ import annotations
 
@@ -21,6 +21,22 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     from video_r1.testing.tiny import build_tiny_checkpoint
 
     return Path(build_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "ckpt", seed=0))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_vl_checkpoint(tmp_path_factory) -> Path:
+    """A complete tiny Qwen3-VL checkpoint directory, built offline once per test session."""
+    from video_r1.testing.tiny_qwen3_vl import build_tiny_qwen3_vl_checkpoint
+
+    return Path(build_tiny_qwen3_vl_checkpoint(tmp_path_factory.mktemp("tiny3") / "ckpt", seed=0))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_5_checkpoint(tmp_path_factory) -> Path:
+    """A complete tiny Qwen3.5 checkpoint directory, built offline once per test session."""
+    from video_r1.testing.tiny_qwen3_5 import build_tiny_qwen3_5_checkpoint
+
+    return Path(build_tiny_qwen3_5_checkpoint(tmp_path_factory.mktemp("tiny35") / "ckpt", seed=0))
 
 
 @pytest.fixture(scope="session")

@@ -126,3 +126,26 @@ def test_vllm_request_validates_frames():
         )
     request = vllm_request("text", None)
     assert request == {"prompt": "text"}
+
+
+def test_family_requests():
+    """Qwen2.5-VL through the family = the existing request; Qwen3-VL gets the template ids and video-only resize."""
+    from video_r1.models.family import QWEN2_5_VL, QWEN3_VL
+    from video_r1.vllm.requests import family_vllm_request
+
+    token_ids = {"image": PAD_IMAGE, "video": PAD_VIDEO, "vision_start": 80, "vision_end": 81}
+    media = [_video()[1]]
+    ids = [1, 80, PAD_VIDEO, PAD_VIDEO, PAD_VIDEO, 81, 2]
+    old = vllm_request(ids, media, placeholder_ids=[PAD_IMAGE, PAD_VIDEO])
+    new = family_vllm_request(QWEN2_5_VL, ids, media, token_ids=token_ids)
+    assert new["prompt_token_ids"] == old["prompt_token_ids"] == [1, 80, PAD_VIDEO, 81, 2]
+    assert new["mm_processor_kwargs"] == old["mm_processor_kwargs"]
+    assert new["multi_modal_data"]["video"][1] == old["multi_modal_data"]["video"][1]
+    # Qwen3-VL: <vs> [<t seconds> <vs> pads <ve>]* <ve> -> <vs> <video_pad> <ve>; "<0.3 seconds>" stands as 7, 8
+    expanded = [1, 80, 7, 8, 80, PAD_VIDEO, PAD_VIDEO, 81, 7, 9, 80, PAD_VIDEO, PAD_VIDEO, 81, 81, 2]
+    q3 = family_vllm_request(QWEN3_VL, expanded, media, token_ids=token_ids)
+    assert q3["prompt_token_ids"] == [1, 80, PAD_VIDEO, 81, 2]
+    assert q3["mm_processor_kwargs"] == {"do_sample_frames": False, "videos_kwargs": {"do_resize": False}}
+    assert family_vllm_request(QWEN3_VL, "text", [])["prompt"] == "text"
+    with pytest.raises(ValueError, match="token_ids"):
+        family_vllm_request(QWEN3_VL, expanded, media)

@@ -109,6 +109,10 @@ class VisionPreset:
     image_max_pixels: int = 256 * 28 * 28
     #: Video decoder tried first; the other one is the fallback.
     video_backend: VideoBackend = "decord"
+    #: Frame and image sides are resized to multiples of this: the model family's patch x merge
+    #: (28 for Qwen2.5-VL, 32 for Qwen3-VL: ``ModelFamily.size_factor``), e.g.
+    #: ``get_preset("train", size_factor=32)``.
+    size_factor: int = IMAGE_FACTOR
 
     def __post_init__(self) -> None:
         if self.fps <= 0:
@@ -131,6 +135,8 @@ class VisionPreset:
             )
         if self.video_total_pixels <= 0:
             raise ValueError(f"video_total_pixels must be > 0, got {self.video_total_pixels}")
+        if self.size_factor <= 0 or self.size_factor % 2:
+            raise ValueError(f"size_factor must be a positive even number, got {self.size_factor}")
         if self.video_backend not in VIDEO_BACKENDS:
             raise ValueError(f"video_backend must be one of {VIDEO_BACKENDS}, got {self.video_backend!r}")
 
@@ -260,7 +266,7 @@ def frame_size(preset: VisionPreset, height: int, width: int, nframes: int) -> t
     return qvu.smart_resize(
         height,
         width,
-        factor=IMAGE_FACTOR,
+        factor=preset.size_factor,
         min_pixels=preset.video_min_pixels,
         max_pixels=preset.frame_max_pixels(nframes),
     )
@@ -498,7 +504,7 @@ def load_image(
     except Exception as err:
         raise MediaError(f"cannot decode image: {_short(err)}", file_path, kind="unreadable") from err
     try:
-        return qvu.fetch_image(chosen.image_item(image), image_patch_size=IMAGE_FACTOR // 2)
+        return qvu.fetch_image(chosen.image_item(image), image_patch_size=chosen.size_factor // 2)
     except Exception as err:  # qwen-vl-utils refuses extreme aspect ratios (ValueError), among others
         raise MediaError(
             f"cannot resize the {image.width}x{image.height} image with the {chosen.name} preset: {_short(err)}",

@@ -1,406 +1,78 @@
-"""Qwen2.5-VL facts in one leaf module: placeholder tokens, the released M-RoPE positions, model loading.
+"""Qwen2.5-VL: the names callers have always imported from here, now defined in three modules.
 
-Everything that trainers, inference and the demo need to know about the model itself lives here, and this
-module imports nothing from the rest of the package but :mod:`video_r1.errors`, so any layer may use it.
+- :mod:`video_r1.models.qwen2_5_vl_positions`: placeholder tokens and the released M-RoPE positions
+  (the module docstring explains the rule and why transformers 5.17's differs);
+- :mod:`video_r1.models.checkpoint`: model-type checks (Qwen2.5-VL and Qwen3-VL are accepted), adapter
+  folders, :func:`check_model_path`;
+- :mod:`video_r1.models.family`: the model-family interface and :func:`load_model`.
 
-M-RoPE positions
-----------------
-Qwen2.5-VL gives every token three rotary position indices (temporal, height, width). Text tokens use the
-same index on all three axes; the tokens of an image or video get a grid. The model was trained (and is
-served by vLLM) with this rule, the one in transformers 4.49 where Qwen2.5-VL was released:
-
-- a media item with grid ``(t, h, w)`` (``h``, ``w`` after the 2x2 spatial merge) starting after text
-  whose last index is ``s - 1`` gets ``(s + floor(T_i), s + j, s + k)`` for temporal patch ``i``, row
-  ``j``, column ``k``, where ``T_i = i * second_per_grid_t * tokens_per_second`` is computed in floating
-  point *before* the cast to an integer (``second_per_grid_t`` = seconds covered by one temporal patch;
-  0 for images, so all their patches share one temporal index);
-- the text after a media item continues at ``max(all three indices of that item) + 1``.
-
-transformers 5.17 (the newest release vLLM 0.31 accepts, so the pinned one) differs on both counts: it
-truncates ``second_per_grid_t`` with ``int()`` before multiplying (2.75 s per patch becomes 2, 0.5
-becomes 0), and it continues text at ``s + max(h, w)``, ignoring the temporal extent. Every video the
-model sees through ``transformers`` would get positions it was never trained with. :func:`released_rope_index`
-is the released rule, and :func:`install_released_mrope` puts it in place of ``Qwen2_5_VLModel.get_rope_index``
-(the one method every forward, ``generate`` prefill and the trainers' shared-vision forward call), so the
-policy, the reference model, SFT, the demo and HF evaluation all use it.
-
-One rounding rule: vLLM keeps ``second_per_grid_ts`` in the model dtype (bfloat16 for the 7B), e.g.
-2.7535 s becomes 2.75 s, before it computes positions. Where that cast alone moves a position
-(``0.4999 * 2 * 2 = 1.9996 -> 1`` but ``bf16(0.4999) = 0.5 -> 2``) the trainer and vLLM would disagree, so
-:func:`released_rope_index` rounds ``second_per_grid_ts`` to bfloat16 first (:func:`round_second_per_grid_ts`):
-the trainer's log-probs, HF generation and vLLM rollouts then see the same positions.
+New code should ask :func:`video_r1.models.family.family_for` for the checkpoint's family instead.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
-
-import torch
-
-from video_r1.errors import ModelPathError
-
-#: The model type this module describes (``config.model_type``).
-MODEL_TYPE = "qwen2_5_vl"
-IMAGE_PAD, VIDEO_PAD = "<|image_pad|>", "<|video_pad|>"
-VISION_START, VISION_END, VISION_PAD = "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>"
-#: Vision placeholder tokens; a sampled one would break the scoring forward (Video-R1 #23), so generation
-#: suppresses them.
-VISION_PLACEHOLDER_TOKENS = (IMAGE_PAD, VIDEO_PAD, VISION_START, VISION_END, VISION_PAD)
-#: ``mm_token_type_ids`` values of transformers 5.x: text 0, image 1, video 2.
-TOKEN_TYPE = {"text": 0, "image": 1, "video": 2}
-#: Processor outputs that carry one sample's pixels: image fields first, then video fields.
-IMAGE_KEYS = ("pixel_values", "image_grid_thw")
-VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
-VISION_KEYS = IMAGE_KEYS + VIDEO_KEYS
-
-
-# ----------------------------------------------------------------------------------------------------
-# Tokens
-
-
-def _token_id(tokenizer, token: str) -> int | None:
-    token_id = tokenizer.convert_tokens_to_ids(token)
-    return None if token_id is None or token_id == tokenizer.unk_token_id else int(token_id)
-
-
-def vision_token_ids(tokenizer) -> dict[str, int]:
-    """``{"image": id of <|image_pad|>, "video": id of <|video_pad|>}``; raises if the tokenizer lacks one."""
-    tokenizer = getattr(tokenizer, "tokenizer", tokenizer)
-    out = {}
-    for kind, token in (("image", IMAGE_PAD), ("video", VIDEO_PAD)):
-        token_id = _token_id(tokenizer, token)
-        if token_id is None:
-            raise ValueError(f"the tokenizer has no {token} token: not a Qwen2.5-VL tokenizer")
-        out[kind] = token_id
-    return out
-
-
-def vision_placeholder_ids(tokenizer) -> list[int]:
-    """Ids of :data:`VISION_PLACEHOLDER_TOKENS` the tokenizer has (suppressed at generation)."""
-    tokenizer = getattr(tokenizer, "tokenizer", tokenizer)
-    ids = (_token_id(tokenizer, token) for token in VISION_PLACEHOLDER_TOKENS)
-    return sorted({i for i in ids if i is not None})
-
-
-def mm_token_type_ids(input_ids: torch.Tensor, token_ids: dict[str, int]) -> torch.Tensor:
-    """transformers 5.x's ``mm_token_type_ids`` rebuilt from token ids (text 0, image 1, video 2)."""
-    types = torch.zeros_like(input_ids)
-    types[input_ids == token_ids["image"]] = TOKEN_TYPE["image"]
-    types[input_ids == token_ids["video"]] = TOKEN_TYPE["video"]
-    return types
-
-
-def vision_token_count(
-    media: dict[str, Any], patch: int = 14, merge: int = 2, temporal_patch: int = 2
-) -> int:
-    """Placeholder tokens a decoded media item expands to (``collate.media_to_dict`` form, already sized).
-
-    A video of ``T`` frames at ``H x W`` gives ``T/2 * (H/28) * (W/28)`` tokens, an image ``(H/28) * (W/28)``.
-    """
-    side = patch * merge
-    if media["type"] == "video":
-        frames = media["frames"]
-        return (frames.shape[0] // temporal_patch) * (frames.shape[-2] // side) * (frames.shape[-1] // side)
-    width, height = media["image"].size
-    return (height // side) * (width // side)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Positions
-
-
-def round_second_per_grid_ts(second_per_grid_ts: torch.Tensor | Sequence[float]) -> torch.Tensor:
-    """``second_per_grid_ts`` rounded to bfloat16 precision (vLLM's value), returned as float32."""
-    values = torch.as_tensor(second_per_grid_ts, dtype=torch.float32)
-    return values.to(torch.bfloat16).to(torch.float32)
-
-
-def media_position_ids(
-    start: int,
-    grid_thw: Sequence[int],
-    spatial_merge_size: int,
-    second_per_grid_t: float,
-    tokens_per_second: int,
-) -> torch.Tensor:
-    """``(3, t*h*w/merge^2)`` positions of one media item whose first position is ``start`` (released rule)."""
-    t, h, w = (int(v) for v in grid_thw)
-    h, w = h // spatial_merge_size, w // spatial_merge_size
-    # float32 product, then truncation toward zero (torch .long()), as the released model
-    temporal = (torch.arange(t, dtype=torch.float32) * float(second_per_grid_t) * tokens_per_second).long()
-    t_index = temporal.view(-1, 1).expand(-1, h * w).flatten()
-    h_index = torch.arange(h).view(1, -1, 1).expand(t, -1, w).flatten()
-    w_index = torch.arange(w).view(1, 1, -1).expand(t, h, -1).flatten()
-    return torch.stack([t_index, h_index, w_index]) + start
-
-
-def released_rope_index(
-    input_ids: torch.Tensor,
-    image_grid_thw: torch.Tensor | None = None,
-    video_grid_thw: torch.Tensor | None = None,
-    second_per_grid_ts: torch.Tensor | None = None,
-    attention_mask: torch.Tensor | None = None,
-    *,
-    image_token_id: int,
-    video_token_id: int,
-    spatial_merge_size: int = 2,
-    tokens_per_second: int = 2,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """M-RoPE positions ``(3, batch, seq)`` and ``rope_deltas`` ``(batch, 1)`` as released Qwen2.5-VL computes them.
-
-    Media items are consumed in order of appearance across the batch: each run of ``<|image_pad|>`` /
-    ``<|video_pad|>`` tokens takes the next grid of its kind (and, for videos, the next
-    ``second_per_grid_ts``, rounded by :func:`round_second_per_grid_ts`; 1.0 when none is given, as
-    released). Padding (``attention_mask == 0``) may be on either side; padded slots get position 1.
-    ``rope_deltas`` is ``max position + 1 - number of real tokens`` per row: the offset transformers 5.x
-    adds to the attention-mask count of a token to place the tokens generated after the prompt.
-    """
-    batch, seq = input_ids.shape
-    device = input_ids.device
-    if attention_mask is None:
-        attention_mask = torch.ones_like(input_ids)
-    grids = {
-        image_token_id: iter(image_grid_thw.tolist()) if image_grid_thw is not None else iter(()),
-        video_token_id: iter(video_grid_thw.tolist()) if video_grid_thw is not None else iter(()),
-    }
-    seconds = (
-        iter(round_second_per_grid_ts(second_per_grid_ts).tolist())
-        if second_per_grid_ts is not None
-        else None
-    )
-    position_ids = torch.ones(3, batch, seq, dtype=torch.long)
-    deltas = []
-    for row in range(batch):
-        keep = attention_mask[row].bool().cpu()
-        tokens = input_ids[row].cpu()[keep].tolist()
-        pieces: list[torch.Tensor] = []
-        next_pos = 0  # first position of the next piece
-        st = 0
-        while True:
-            media_at = next((i for i in range(st, len(tokens)) if tokens[i] in grids), None)
-            if media_at is None:
-                break
-            kind = tokens[media_at]
-            label = "image" if kind == image_token_id else "video"
-            try:
-                grid = next(grids[kind])
-            except StopIteration:
-                raise ValueError(f"row {row}: more {label} placeholder runs than {label} grids") from None
-            if kind == video_token_id:
-                second = 1.0 if seconds is None else next(seconds, None)
-                if second is None:
-                    raise ValueError(f"row {row}: more videos than second_per_grid_ts entries")
-            else:
-                second = 0.0
-            if media_at > st:
-                pieces.append(torch.arange(media_at - st).view(1, -1).expand(3, -1) + next_pos)
-                next_pos += media_at - st
-            block = media_position_ids(next_pos, grid, spatial_merge_size, second, tokens_per_second)
-            end = media_at + block.shape[1]
-            if tokens[media_at:end] != [kind] * block.shape[1]:
-                raise ValueError(
-                    f"row {row}: the {label} grid {grid} needs {block.shape[1]} consecutive {label} placeholder "
-                    f"tokens at index {media_at}; the prompt has a different count"
-                )
-            pieces.append(block)
-            next_pos = int(block.max()) + 1
-            st = end
-        if st < len(tokens):
-            pieces.append(torch.arange(len(tokens) - st).view(1, -1).expand(3, -1) + next_pos)
-        positions = torch.cat(pieces, dim=1) if pieces else torch.zeros(3, 0, dtype=torch.long)
-        position_ids[:, row, keep] = positions
-        deltas.append((int(positions.max()) + 1 if positions.numel() else 0) - len(tokens))
-    for kind, remaining in grids.items():
-        if next(remaining, None) is not None:
-            label = "image" if kind == image_token_id else "video"
-            raise ValueError(f"more {label} grids than {label} placeholder runs in the batch")
-    return position_ids.to(device), torch.tensor(deltas, device=device).unsqueeze(1)
-
-
-def _get_rope_index(
-    self,
-    input_ids: torch.Tensor,
-    mm_token_type_ids: torch.Tensor | None = None,
-    image_grid_thw: torch.Tensor | None = None,
-    video_grid_thw: torch.Tensor | None = None,
-    second_per_grid_ts: torch.Tensor | None = None,
-    attention_mask: torch.Tensor | None = None,
-    **unused: Any,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``Qwen2_5_VLModel.get_rope_index`` with the released rule (installed by :func:`install_released_mrope`)."""
-    config = self.config
-    return released_rope_index(
-        input_ids,
-        image_grid_thw=image_grid_thw,
-        video_grid_thw=video_grid_thw,
-        second_per_grid_ts=second_per_grid_ts,
-        attention_mask=attention_mask,
-        image_token_id=config.image_token_id,
-        video_token_id=config.video_token_id,
-        spatial_merge_size=config.vision_config.spatial_merge_size,
-        tokens_per_second=config.vision_config.tokens_per_second,
-    )
-
-
-_get_rope_index.video_r1_released = True
-
-
-def install_released_mrope() -> None:
-    """Make every ``Qwen2_5_VLModel`` in this process compute the released positions (idempotent).
-
-    Patches the class, not an instance, so models that TRL or transformers build internally (the
-    reference model under ZeRO-3, a resumed checkpoint, ``from_pretrained`` anywhere) are covered too.
-    """
-    from transformers.models.qwen2_5_vl import modeling_qwen2_5_vl
-
-    cls = modeling_qwen2_5_vl.Qwen2_5_VLModel
-    if not getattr(cls.get_rope_index, "video_r1_released", False):
-        if not hasattr(cls, "transformers_get_rope_index"):
-            cls.transformers_get_rope_index = cls.get_rope_index  # kept for comparison (tests)
-        cls.get_rope_index = _get_rope_index
-
-
-def uses_released_mrope(model) -> bool:
-    """Whether ``model`` (a Qwen2.5-VL model, possibly wrapped by DDP, DeepSpeed or PEFT) computes the
-    released positions."""
-    inner = next((m for m in model.modules() if hasattr(type(m), "get_rope_index")), None)
-    method = getattr(type(inner), "get_rope_index", None)
-    return bool(getattr(method, "video_r1_released", False))
-
-
-# ----------------------------------------------------------------------------------------------------
-# Loading
-
-
-def check_qwen2_5_vl_config(config, source: str) -> None:
-    """Raise :class:`~video_r1.errors.ModelPathError` when ``config`` is not a Qwen2.5-VL model's."""
-    _check_model_type(getattr(config, "model_type", None), source)
-
-
-def _check_model_type(model_type: str | None, source: str) -> None:
-    if model_type != MODEL_TYPE:
-        raise ModelPathError(
-            f"{source} is a {model_type!r} model, not Qwen2.5-VL ({MODEL_TYPE!r}); video-r1 trains and "
-            "evaluates Qwen2.5-VL checkpoints (e.g. Qwen/Qwen2.5-VL-7B-Instruct or a video-r1 output folder)"
-        )
-
-
-#: PEFT's adapter file: a folder holding it is a LoRA adapter, not a full checkpoint.
-ADAPTER_CONFIG_NAME = "adapter_config.json"
-
-#: LoRA targets of ``--use_peft`` when ``--lora_target_modules`` is not given: the attention (q, k, v, o) and
-#: MLP (gate, up, down) projections of every decoder layer of the text model. A regular expression, because
-#: PEFT matches a *list* of names against the end of every module name and the vision tower has its own
-#: ``mlp.gate_proj`` / ``up_proj`` / ``down_proj``: the expression keeps the vision tower (and its merger)
-#: out, so it stays frozen. PEFT full-matches it against names such as
-#: ``model.language_model.layers.3.self_attn.q_proj``.
-LORA_TEXT_TARGET_MODULES = (
-    r".*\blanguage_model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
+from video_r1.models.checkpoint import (
+    ADAPTER_CONFIG_NAME,
+    LORA_TEXT_TARGET_MODULES,
+    adapter_base,
+    check_model_path,
+    check_qwen2_5_vl_config,
+    merge_command,
+    processor_path,
+)
+from video_r1.models.family import load_model
+from video_r1.models.qwen2_5_vl_positions import (
+    IMAGE_KEYS,
+    IMAGE_PAD,
+    MODEL_TYPE,
+    TOKEN_TYPE,
+    VIDEO_KEYS,
+    VIDEO_PAD,
+    VISION_END,
+    VISION_KEYS,
+    VISION_PAD,
+    VISION_PLACEHOLDER_TOKENS,
+    VISION_START,
+    collapse_pad_runs,
+    install_released_mrope,
+    media_position_ids,
+    mm_token_type_ids,
+    released_rope_index,
+    round_second_per_grid_ts,
+    uses_released_mrope,
+    vision_placeholder_ids,
+    vision_token_count,
+    vision_token_ids,
 )
 
-
-def adapter_base(model_name_or_path: str | os.PathLike) -> str | None:
-    """The base model of a LoRA adapter folder, or ``None`` when ``model_name_or_path`` is not one.
-
-    An adapter folder (what ``video-r1 grpo`` / ``sft`` write with ``--use_peft``) holds
-    ``adapter_config.json``; its ``base_model_name_or_path`` names the model the adapter was trained on.
-    """
-    config_file = os.path.join(str(model_name_or_path), ADAPTER_CONFIG_NAME)
-    if not os.path.isfile(config_file):
-        return None
-    with open(config_file, encoding="utf-8") as handle:
-        base = json.load(handle).get("base_model_name_or_path")
-    if not base:
-        raise ModelPathError(
-            f"{config_file} has no 'base_model_name_or_path': the model the adapter was trained on is unknown; "
-            "write it into that field (a checkpoint folder or a Hub id)"
-        )
-    if os.path.isabs(base) and not os.path.isdir(base):
-        raise ModelPathError(
-            f"{model_name_or_path} is a LoRA adapter of {base}, which does not exist (moved or on another "
-            f"machine?); put the base model's folder into 'base_model_name_or_path' of {config_file}"
-        )
-    return base
-
-
-def merge_command(adapter: str | os.PathLike) -> str:
-    """The shell command that merges the LoRA adapter folder ``adapter`` into its base model (written next to
-    it), for error messages of the code paths that need a full checkpoint."""
-    return f"video-r1 merge-lora --adapter {adapter} --output_dir {str(adapter).rstrip('/')}-merged"
-
-
-def processor_path(model_name_or_path: str | os.PathLike) -> str:
-    """Where the processor of ``model_name_or_path`` lives: the folder itself, or the base model's for an
-    adapter folder saved without its processor (video-r1's own adapter folders hold one)."""
-    path = str(model_name_or_path)
-    base = adapter_base(path)
-    if base is not None and not os.path.isfile(os.path.join(path, "tokenizer_config.json")):
-        return base
-    return path
-
-
-def check_model_path(model_name_or_path: str | os.PathLike[str]) -> None:
-    """Fail early, in the user's terms, for a model path that cannot be a Qwen2.5-VL checkpoint.
-
-    A local folder must hold a ``config.json`` of a Qwen2.5-VL model (a PEFT adapter folder is accepted: its
-    ``adapter_config.json`` names the base model, which is checked instead). A name that is not a local path
-    is taken as a Hub id: its config must be loadable (from the cache when downloads are off).
-    """
-    name = os.fspath(model_name_or_path)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        if (path / "config.json").is_file():
-            config_path = path / "config.json"
-            try:
-                model_type = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
-            except (OSError, ValueError) as err:
-                raise ModelPathError(f"{config_path}: not a readable model config ({err})") from err
-            _check_model_type(model_type, name)
-            return
-        base = adapter_base(path)
-        if base is not None:
-            return check_model_path(base)
-        raise ModelPathError(f"{name} is a folder without config.json: not a model checkpoint")
-    if path.exists():
-        raise ModelPathError(f"{name} is a file; pass the checkpoint folder (the one with config.json)")
-    local_looking = name.startswith((".", "/", "~")) or name.count("/") != 1 or os.sep in name.split("/")[0]
-    if local_looking:
-        raise ModelPathError(f"{name}: no such folder (a model path must be a checkpoint folder or a Hub id)")
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(name)
-    except Exception as err:  # Hub errors: offline and not cached, no such repo, no access
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
-        hint = " and downloads are off (HF_HUB_OFFLINE)" if offline else ""
-        raise ModelPathError(
-            f"{name}: no local folder of that name, and the Hub id could not be loaded{hint}: "
-            f"{' '.join(str(err).split())[:200]}"
-        ) from err
-    check_qwen2_5_vl_config(config, name)
-
-
-def load_model(model_name_or_path: str, *, merge_adapter: bool = False, **kwargs: Any):
-    """``AutoModelForImageTextToText.from_pretrained`` with the released M-RoPE installed.
-
-    A LoRA adapter folder (:func:`adapter_base`) loads as its base model (with ``kwargs``, the same
-    fixes) plus the adapter: a ``peft.PeftModel`` in inference mode, or, with ``merge_adapter=True``, the
-    base model with the adapter merged into its weights (``merge_and_unload``).
-    """
-    from transformers import AutoModelForImageTextToText
-
-    check_model_path(model_name_or_path)
-    install_released_mrope()
-    base = adapter_base(model_name_or_path)
-    if base is not None:
-        from peft import PeftModel
-
-        model = load_model(base, **kwargs)
-        model = PeftModel.from_pretrained(model, str(model_name_or_path))
-        return model.merge_and_unload() if merge_adapter else model
-    model = AutoModelForImageTextToText.from_pretrained(model_name_or_path, **kwargs)
-    check_qwen2_5_vl_config(model.config, str(model_name_or_path))
-    return model
+__all__ = [
+    "ADAPTER_CONFIG_NAME",
+    "IMAGE_KEYS",
+    "IMAGE_PAD",
+    "LORA_TEXT_TARGET_MODULES",
+    "MODEL_TYPE",
+    "TOKEN_TYPE",
+    "VIDEO_KEYS",
+    "VIDEO_PAD",
+    "VISION_END",
+    "VISION_KEYS",
+    "VISION_PAD",
+    "VISION_PLACEHOLDER_TOKENS",
+    "VISION_START",
+    "adapter_base",
+    "check_model_path",
+    "check_qwen2_5_vl_config",
+    "collapse_pad_runs",
+    "install_released_mrope",
+    "load_model",
+    "media_position_ids",
+    "merge_command",
+    "mm_token_type_ids",
+    "processor_path",
+    "released_rope_index",
+    "round_second_per_grid_ts",
+    "uses_released_mrope",
+    "vision_placeholder_ids",
+    "vision_token_count",
+    "vision_token_ids",
+]

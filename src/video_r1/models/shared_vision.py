@@ -11,6 +11,10 @@ sample once), which makes the distinct media easy to find. This module is the Qw
   forward; same log-probs within 1e-5 and gradients within 1e-4, tested);
 - :func:`shared_vision_generation` does the same for HF ``generate``'s prefill;
 - :class:`WithVideoInputs` is the repeat-everything path (TRL's log-prob helper forwards image fields only).
+
+Only families whose ``ModelFamily.shared_vision_unsupported`` is ``None`` (Qwen2.5-VL) may use the first two:
+Qwen3-VL's DeepStack features would be skipped by a forward from ``inputs_embeds``.
+:func:`check_shared_vision` raises the family's reason, and both entry points call it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,17 @@ from collections.abc import Iterator
 
 import torch
 
-from video_r1.models.qwen2_5_vl import VIDEO_KEYS, VISION_KEYS
+from video_r1.models.family import family_for
+from video_r1.models.qwen2_5_vl_positions import VIDEO_KEYS, VISION_KEYS
+
+
+def check_shared_vision(model) -> None:
+    """Raise ``ValueError`` with the reason when ``model``'s family cannot reuse vision features across rows."""
+    family = family_for(model)
+    if family.shared_vision_unsupported:
+        raise ValueError(
+            f"shared vision is not supported for {family.name}: {family.shared_vision_unsupported}"
+        )
 
 
 def cat_vision(rows: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -53,6 +67,7 @@ class SharedVisionForward:
     def __init__(
         self, model, base, rows: list[dict[str, torch.Tensor]], token_ids: dict[str, int], frozen: bool
     ):
+        check_shared_vision(base)
         self.model, self.base, self.rows, self.token_ids, self.frozen = model, base, rows, token_ids, frozen
 
     def _features(self, kind: str, device) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
@@ -126,6 +141,7 @@ def shared_vision_generation(
     instead and drops the pixels; ``input_ids`` and the per-row grids stay, so the M-RoPE positions and the
     returned sequences are those of the plain call.
     """
+    check_shared_vision(model)
     own = vars(model).get("generate")  # an instance-level generate (e.g. a wrapper) to restore after
     real = model.generate
 

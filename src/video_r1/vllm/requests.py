@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from video_r1.data.vision import TemporalRope, to_video_metadata
+from video_r1.models.family import ModelFamily
 
 #: Processor settings for pre-sampled, pre-sized frames (mirrors ``processor_video_kwargs``).
 VIDEO_PROCESSOR_KWARGS: dict[str, Any] = {"do_sample_frames": False, "do_resize": False}
@@ -146,4 +147,37 @@ def vllm_request(
         request = {"prompt_token_ids": ids}
     if media:
         request.update(vllm_media_fields(media, temporal_rope))
+    return request
+
+
+def family_vllm_request(
+    family: ModelFamily,
+    prompt: str | Sequence[int],
+    media: Sequence[Mapping[str, Any]] | None = None,
+    temporal_rope: TemporalRope = "sampled_fps",
+    token_ids: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """One vLLM prompt dict for a model family (:func:`video_r1.models.family.family_for`).
+
+    Text prompts and media are built as in :func:`vllm_request` (the video metadata carries the real fps and
+    frame indices, from which Qwen3-VL's processor inside vLLM writes the same ``<t seconds>`` as ours; a
+    shuffled video carries the ordered video's metadata, so the timestamps stay ascending). Token-id prompts
+    with media need ``token_ids`` (``family.token_ids(tokenizer)``): the HF processor's expanded ids become
+    what vLLM expands itself, ``family.vllm_prompt_ids`` - pad runs collapsed for Qwen2.5-VL, the chat
+    template's ``<|vision_start|><|video_pad|><|vision_end|>`` per video for Qwen3-VL (its timestamps and
+    per-patch markers removed; vLLM writes them again).
+    """
+    if isinstance(prompt, str):
+        request: dict[str, Any] = {"prompt": prompt}
+    else:
+        ids = [int(t) for t in prompt]
+        if media:
+            if token_ids is None:
+                raise ValueError("token-id prompts with media need token_ids (family.token_ids(tokenizer))")
+            ids = family.vllm_prompt_ids(ids, dict(token_ids))
+        request = {"prompt_token_ids": ids}
+    if media:
+        request["multi_modal_data"] = vllm_multi_modal_data(media, temporal_rope)
+        if "video" in request["multi_modal_data"]:
+            request["mm_processor_kwargs"] = family.vllm_mm_processor_kwargs
     return request
