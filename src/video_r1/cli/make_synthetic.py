@@ -101,7 +101,8 @@ class MakeSyntheticArguments:
             "help": f"Give the direction task a spurious static cue correlated with the answer, one of "
             f"{' '.join(SHORTCUT_CUES)}: the square's colour (first or second half of --colours), the "
             "background's grey level (low or high part of --background) or the square's row (top or bottom); "
-            "each direction record gets a cue_agrees field (None: no cue, today's data)."
+            "each direction record gets a cue_agrees field (None: no cue; the files are byte-identical to those "
+            "written without these three flags)."
         },
     )
     cue_agreement: float = field(
