@@ -267,6 +267,7 @@ def test_quick_shortcut_ablation_end_to_end(tmp_path, stock_mrope):
     assert sft["accuracy_cue_agrees"] == pytest.approx(sum(agree) / 6)
     train = json.loads((out / "seed0" / "data" / "train.json").read_text())
     cot = json.loads((out / "seed0" / "data" / "cot_demo.json").read_text())
-    assert sum(r["cue_agrees"] for r in train) == 14 and all(r["cue_agrees"] for r in cot)  # 0.9 x 16; 1.0
+    # agreement 0.9 on both: round(0.9 x 8) = 7 of each answer's 8 RL questions, round(0.9 x 6) = 5 of 6 CoT
+    assert sum(r["cue_agrees"] for r in train) == 14 and sum(r["cue_agrees"] for r in cot) == 10
     assert (out / "ablation_curves.png").read_bytes().startswith(PNG_MAGIC)
     assert "Arms compared with grpo" in (out / "report.md").read_text()
