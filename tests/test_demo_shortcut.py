@@ -43,7 +43,7 @@ def test_shortcut_recipe_is_packaged_with_the_issue_arms():
     assert recipe.data["cue_agreement"] > 0.5 and recipe.data["test_cue_agreement"] == 0.5
     assert recipe.grpo["temporal"] is True and recipe.grpo["scale_rewards"] == "group"
     quick = recipe.with_quick()
-    assert quick.ablation_seeds == [0] and quick.grpo["max_steps"] <= 2
+    assert quick.ablation_seeds == recipe.ablation_seeds and quick.grpo["max_steps"] <= 2
     # the default recipe's arms are the original ablation's, GRPO first
     default = read_recipe("cpu")
     assert default.arm_overrides() == {"grpo_no_temporal": {"temporal": False}, "grpo": {}}
@@ -228,7 +228,7 @@ def test_cli_recipe_and_arm_flags(capsys, tmp_path, monkeypatch):
 
 
 def test_quick_shortcut_ablation_end_to_end(tmp_path, stock_mrope):
-    """--recipe shortcut --ablation --quick: one seed, every arm the trainer accepts, from one SFT checkpoint;
+    """--recipe shortcut --ablation --quick --seeds 0: one seed, every arm the trainer accepts, from one SFT checkpoint;
     the report has the comparison and the cue split, the plot every arm."""
     from video_r1.cli.main import main
 
@@ -241,6 +241,8 @@ def test_quick_shortcut_ablation_end_to_end(tmp_path, stock_mrope):
         "shortcut",
         "--ablation",
         "--quick",
+        "--seeds",
+        "0",
         "--no_progress",
         "--output_dir",
         str(out),
