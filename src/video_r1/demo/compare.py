@@ -166,22 +166,30 @@ def verdict(comparison: Mapping[str, Any]) -> str:
     )
 
 
+def _setting(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def render_comparison_markdown(comparison: Mapping[str, Any]) -> str:
-    """The comparison as markdown: one row per arm, mean ± standard error over seeds."""
+    """The comparison as markdown: held-out metrics and the paired difference with the baseline in one
+    table, the RL-log metrics in a second; one row per arm, mean ± standard error over seeds."""
     arms = comparison["arms"]
     base = arms[comparison["baseline"]]["label"]
-    metrics = comparison["metrics"]
+    held = [m for m in comparison["metrics"] if m["source"] == "stage"]
+    logged = [m for m in comparison["metrics"] if m["source"] != "stage"]
     lines = [
         f"## Arms compared with {base} (mean ± standard error over seeds {comparison['seeds']})",
         "",
-        "Held-out = the test split (for the shortcut task: cue broken); RL columns from the trainer's logs "
-        "(accuracies over the second half of the steps, advantage effects over all steps); n/a = not logged.",
+        "Held-out = the test split (for the shortcut task: the cue broken), greedy; last column: the arm's "
+        f"held-out ordered accuracy minus {base}'s, paired by seed (**beats**: above two standard errors).",
         "",
-        "| arm | settings | " + " | ".join(m["label"] for m in metrics) + f" | ordered vs {base} (paired) |",
-        "|---|---|" + "---|" * len(metrics) + "---|",
+        "| arm | settings | " + " | ".join(m["label"] for m in held) + f" | ordered vs {base} (paired) |",
+        "|---|---|" + "---|" * len(held) + "---|",
     ]
     for arm in arms.values():
-        settings = ", ".join(f"{k}: {v}" for k, v in arm["overrides"].items()) or "(the grpo section)"
+        settings = (
+            ", ".join(f"{k}: {_setting(v)}" for k, v in arm["overrides"].items()) or "(the grpo section)"
+        )
         vs = arm["vs_baseline"]
         if vs is None:
             versus = "baseline"
@@ -190,7 +198,20 @@ def render_comparison_markdown(comparison: Mapping[str, Any]) -> str:
         else:
             mark = " **beats**" if vs["beats"] else (" worse" if vs["worse"] else "")
             versus = f"{vs['diff']:+.3f} ± {vs['se']:.3f}{mark}"
-        cells = [_cell(arm["metrics"][m["key"]]) for m in metrics]
+        cells = [_cell(arm["metrics"][m["key"]]) for m in held]
         lines.append(f"| {arm['label']} | {settings} | " + " | ".join(cells) + f" | {versus} |")
+    lines += [
+        "",
+        "During RL (the trainer's logs; accuracies: mean over the second half of the steps, the shuffled "
+        "rollouts' accuracy being the in-training shortcut rate; advantage effects: mean over all steps; n/a = "
+        "not logged by that arm):",
+        "",
+        "| arm | " + " | ".join(m["label"] for m in logged) + " |",
+        "|---|" + "---|" * len(logged),
+    ]
+    for arm in arms.values():
+        lines.append(
+            f"| {arm['label']} | " + " | ".join(_cell(arm["metrics"][m["key"]]) for m in logged) + " |"
+        )
     lines += ["", verdict(comparison)]
     return "\n".join(lines) + "\n"
