@@ -131,6 +131,6 @@ def test_help_lists_every_flag(capsys) -> None:
     out = capsys.readouterr().out
     assert out.startswith("usage: video-r1 make-synthetic")
     names = list(MakeSyntheticArguments.__dataclass_fields__)
-    assert len(names) == 23
+    assert len(names) == 26
     for name in names:
         assert f"--{name} " in out, name

@@ -7,6 +7,7 @@ such as ``--seed`` override them::
     video-r1 demo --output_dir runs/demo
     video-r1 demo --output_dir runs/ablation --ablation
     video-r1 demo --output_dir runs/demo_quick --quick
+    video-r1 demo --output_dir runs/shortcut --recipe shortcut --ablation   # issue 22's arms, 5 seeds
 """
 
 from __future__ import annotations
@@ -36,11 +37,27 @@ class DemoArguments:
     ablation: bool = field(
         default=False,
         metadata={
-            "help": "The paper's ablation in miniature: for each of --ablation_seeds, SFT once, then GRPO "
-            "(temporal: false) and T-GRPO from the same SFT checkpoint. Writes the table (base / SFT / +GRPO / "
-            "+T-GRPO; ordered and shuffled accuracy and their gap, mean and spread over seeds) to "
-            "report.json/report.md and both arms' RL curves to ablation_curves.png; each seed's run goes to "
-            "OUTPUT_DIR/seed<N>/."
+            "help": "The paper's ablation in miniature: for each of --ablation_seeds, SFT once, then every RL "
+            "arm of the recipe's arms section from the same SFT checkpoint (default recipe: GRPO (temporal: "
+            "false) and T-GRPO). Writes the table (base / SFT / one row per arm; ordered and shuffled accuracy "
+            "and their gap, mean and spread over seeds) and the arms compared with the first one, paired by "
+            "seed, to report.json/report.md and every arm's RL curves to ablation_curves.png; each seed's run "
+            "goes to OUTPUT_DIR/seed<N>/."
+        },
+    )
+    recipe: str | None = field(
+        default=None,
+        metadata={
+            "help": "A packaged recipe by name instead of --config: cpu (demo_cpu.yaml, the default) or shortcut "
+            "(demo_shortcut.yaml: the shortcut-cue task of issue 22 whose --ablation runs GRPO, T-GRPO and its "
+            "variants on 5 seeds)."
+        },
+    )
+    run_arms: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "With --ablation: run only these of the recipe's arms (names of its arms section, run in "
+            "the recipe's order; the first is the baseline). Default: every arm."
         },
     )
     overwrite_output_dir: bool = field(
@@ -79,22 +96,47 @@ def main(argv: list[str]) -> int:
     import logging
     import os
 
-    from video_r1.demo.recipe import DEFAULT_CONFIG
+    from video_r1.demo.recipe import DEFAULT_CONFIG, RECIPES
 
     argv = list(argv)
     if "--seed" in argv and "--ablation" in argv:
         raise UsageError("--ablation runs --ablation_seeds (not --seed)")
     if ("--seeds" in argv or "--ablation_seeds" in argv) and "--ablation" not in argv:
         raise UsageError("--ablation_seeds (--seeds) is for --ablation; use --seed for a single run")
+    if "--run_arms" in argv and "--ablation" not in argv:
+        raise UsageError(
+            "--run_arms selects arms of --ablation; a single run trains the recipe's grpo section"
+        )
+    source = None
     if "--help" not in argv and "-h" not in argv:
-        if "--config" in argv:
+        if "--recipe" in argv:
+            if "--config" in argv:
+                raise UsageError("give --recipe NAME or --config FILE, not both")
+            index = argv.index("--recipe")
+            name = argv[index + 1] if index + 1 < len(argv) else ""
+            if name not in RECIPES:
+                raise UsageError(f"--recipe {name!r}: expected one of {', '.join(RECIPES)}")
+            source = str(RECIPES[name])
+            argv = ["--config", source, *argv]
+        elif "--config" in argv:
             source = argv[argv.index("--config") + 1] if argv.index("--config") + 1 < len(argv) else None
         else:
             source = str(DEFAULT_CONFIG)
             argv = ["--config", source, *argv]
     args, recipe = parse_command(
-        PROG, [DemoArguments, _recipe_type()], argv, description=DESCRIPTION, repeatable=["--ablation_seeds"]
+        PROG,
+        [DemoArguments, _recipe_type()],
+        argv,
+        description=DESCRIPTION,
+        repeatable=["--ablation_seeds", "--run_arms"],
     )
+
+    if args.run_arms is not None or args.ablation:
+        try:  # the arms named exist and their settings are TGRPOConfig fields: refused before any work
+            arms = recipe.arm_overrides(args.run_arms)
+            recipe.check_trainer_sections(list(arms))
+        except ValueError as err:
+            raise UsageError(f"{source or 'the recipe'}: {err}") from None
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -111,5 +153,6 @@ def main(argv: list[str]) -> int:
         ablation=args.ablation,
         overwrite_output_dir=args.overwrite_output_dir,
         source=source,
+        run_arms=args.run_arms,
     )
     return 0

@@ -21,7 +21,14 @@ from typing import Any
 
 from video_r1.cli._parse import build_parser as _build
 from video_r1.cli._parse import parse_command
-from video_r1.data.synthetic import IMAGE_TASKS, PALETTE, VIDEO_TASKS, SyntheticSpec, check_settings
+from video_r1.data.synthetic import (
+    IMAGE_TASKS,
+    PALETTE,
+    SHORTCUT_CUES,
+    VIDEO_TASKS,
+    SyntheticSpec,
+    check_settings,
+)
 from video_r1.resumable import check_output_path
 
 #: The value of ``--video_tasks`` / ``--image_tasks`` that selects no task of that kind.
@@ -88,6 +95,30 @@ class MakeSyntheticArguments:
         default_factory=lambda: list(PALETTE),
         metadata={"help": f"Colours the objects are drawn from, at least 2 of {' '.join(PALETTE)}."},
     )
+    shortcut_cue: str | None = field(
+        default=None,
+        metadata={
+            "help": f"Give the direction task a spurious static cue correlated with the answer, one of "
+            f"{' '.join(SHORTCUT_CUES)}: the square's colour (first or second half of --colours), the "
+            "background's grey level (low or high part of --background) or the square's row (top or bottom); "
+            "each direction record gets a cue_agrees field (None: no cue; the files are byte-identical to those "
+            "written without these three flags)."
+        },
+    )
+    cue_agreement: float = field(
+        default=0.9,
+        metadata={
+            "help": "With --shortcut_cue: fraction of the direction questions of train.json (and cot.json) "
+            "whose cue points to the answer (exactly round(fraction x n) per answer)."
+        },
+    )
+    test_cue_agreement: float = field(
+        default=0.5,
+        metadata={
+            "help": "With --shortcut_cue: the same fraction for test.json (0.5: the cue says nothing; 0.0: it "
+            "always points the wrong way)."
+        },
+    )
     num_cot: int | None = field(
         default=None,
         metadata={
@@ -127,6 +158,7 @@ class MakeSyntheticArguments:
                 test_image_fraction=self.test_image_fraction,
                 num_cot=self.num_cot,
                 cot_overrides=self.overrides,
+                test_cue_agreement=self.test_cue_agreement,
             )
         except ValueError as err:
             raise ValueError(_as_flags(str(err))) from None
@@ -146,6 +178,8 @@ class MakeSyntheticArguments:
             max_speed=self.max_speed,
             background=tuple(self.background),
             colours=tuple(self.colours),
+            shortcut_cue=self.shortcut_cue,
+            cue_agreement=self.cue_agreement,
         )
 
     def synthetic_kwargs(self) -> dict[str, Any]:
@@ -170,6 +204,9 @@ class MakeSyntheticArguments:
             "max_speed": self.max_speed,
             "background": tuple(self.background),
             "colours": tuple(self.colours),
+            "shortcut_cue": self.shortcut_cue,
+            "cue_agreement": self.cue_agreement,
+            "test_cue_agreement": self.test_cue_agreement,
             "num_cot": self.num_cot,
             "cot_overrides": self.overrides,
             "progress": not self.no_progress,
@@ -259,5 +296,7 @@ def main(argv: list[str]) -> int:
         records = json.loads(paths[name].read_text(encoding="utf-8"))
         counts = Counter(record["data_source"].removeprefix("synthetic/") for record in records)
         summary = ", ".join(f"{task} {count}" for task, count in sorted(counts.items()))
-        print(f"  {paths[name]}: {len(records)} records ({summary})")
+        cued = [record["cue_agrees"] for record in records if "cue_agrees" in record]
+        cue = f"; shortcut cue agrees on {sum(cued)} of {len(cued)}" if cued else ""
+        print(f"  {paths[name]}: {len(records)} records ({summary}{cue})")
     return 0

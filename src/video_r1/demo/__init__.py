@@ -15,12 +15,18 @@ Stages (each prints a banner and shows a progress bar):
 
 Every size, step count and learning rate comes from a YAML recipe (:class:`DemoRecipe`, shipped as
 ``video_r1/configs/demo_cpu.yaml``); its ``quick_overrides`` are merged over the rest by ``--quick`` (a few
-steps per stage, the CI smoke run). ``--ablation`` runs GRPO (``temporal: false``) beside T-GRPO from the
-same SFT checkpoint on several seeds and writes the table of the paper's ablation in miniature.
+steps per stage, the CI smoke run). ``--ablation`` runs every RL arm of the recipe's ``arms`` (each a set
+of TGRPOConfig overrides; default: GRPO with ``temporal: false`` beside T-GRPO) from the same SFT checkpoint
+on several seeds and writes the table of the paper's ablation in miniature, with every arm compared to the
+first, paired by seed. ``--recipe shortcut`` (``demo_shortcut.yaml``) is issue 22's ablation: the direction
+task with a single-frame shortcut cue (see :mod:`video_r1.data.synthetic`), GRPO, the original T-GRPO and
+its variants on five seeds; the held-out split breaks the cue and its accuracy is split by ``cue_agrees``.
 
-Modules: :mod:`~video_r1.demo.recipe` (the recipe), :mod:`~video_r1.demo.evaluate` (ordered / shuffled
-evaluation and its statistics), :mod:`~video_r1.demo.pipeline` (the stages), :mod:`~video_r1.demo.report`
-(report.json, report.md, ablation table, curves), :mod:`~video_r1.demo.sft_stop` (the SFT early stop).
+Modules: :mod:`~video_r1.demo.recipe` (the recipe, the packaged recipes by name), :mod:`~video_r1.demo.evaluate`
+(ordered / shuffled evaluation and its statistics, the cue split), :mod:`~video_r1.demo.pipeline` (the
+stages and arms), :mod:`~video_r1.demo.report` (report.json, report.md, ablation table, curves),
+:mod:`~video_r1.demo.compare` (the arms over seeds, paired against the baseline arm),
+:mod:`~video_r1.demo.sft_stop` (the SFT early stop).
 
 Three recipe choices are specific to the tiny scale and documented in the recipe file:
 
@@ -38,6 +44,7 @@ Three recipe choices are specific to the tiny scale and documented in the recipe
   (``eval.compare_variant: eval`` -> ``accuracy_eval_wording``, ordered frames).
 """
 
+from video_r1.demo.compare import compare_arms
 from video_r1.demo.evaluate import (
     ShuffledFramesHFBackend,
     evaluate_model,
@@ -48,18 +55,20 @@ from video_r1.demo.evaluate import (
     standard_error,
 )
 from video_r1.demo.pipeline import RL_ARMS, SHORT_THINK, run_demo, run_seed, short_cot
-from video_r1.demo.recipe import DEFAULT_CONFIG, DemoRecipe, load_recipe, read_recipe
+from video_r1.demo.recipe import DEFAULT_CONFIG, RECIPES, DemoRecipe, load_recipe, read_recipe
 from video_r1.demo.report import ABLATION_ROWS, REPORT_STAGES, ablation_table, render_markdown
 
 __all__ = [
     "ABLATION_ROWS",
     "DEFAULT_CONFIG",
+    "RECIPES",
     "REPORT_STAGES",
     "RL_ARMS",
     "SHORT_THINK",
     "DemoRecipe",
     "ShuffledFramesHFBackend",
     "ablation_table",
+    "compare_arms",
     "evaluate_model",
     "load_recipe",
     "paired_difference",

@@ -216,6 +216,28 @@ def rl_gain(sft: Mapping[str, Any], rl: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def cue_split(
+    records: Sequence[Mapping[str, Any]], scores: Sequence[float], shuffled_scores: Sequence[float]
+) -> dict[str, Any]:
+    """Accuracy on the records whose shortcut cue agrees with the answer and on those whose cue does not
+    (the synthetic ``cue_agrees`` field; ``{}`` when no record has one), ordered and shuffled.
+
+    A model that answers from the cue scores ~1 on the first and ~0 on the second whatever the frame order;
+    one that reads the order scores the same on both (on ordered frames).
+    """
+    flags = [record.get("cue_agrees") for record in records]
+    if all(flag is None for flag in flags):
+        return {}
+    out: dict[str, Any] = {}
+    for suffix, values in (("", scores), ("_shuffled", shuffled_scores)):
+        for flag, name in ((True, "agrees"), (False, "disagrees")):
+            picked = [v for v, f in zip(values, flags, strict=True) if f is flag]
+            out[f"accuracy{suffix}_cue_{name}"] = sum(picked) / len(picked) if picked else None
+    out["n_cue_agrees"] = sum(flag is True for flag in flags)
+    out["n_cue_disagrees"] = sum(flag is False for flag in flags)
+    return out
+
+
 def stage_eval(
     model,
     processor,
@@ -269,12 +291,19 @@ def stage_eval(
         "n": ordered["n"],
         "n_errors": ordered["n_errors"] + shuffled["n_errors"],
         **extra,
+        **cue_split(records, ordered["scores"], shuffled["scores"]),
         "example_output": ordered["example"],
         "scores": ordered["scores"],
     }
+    cue = ""
+    if result.get("accuracy_cue_agrees") is not None and result.get("accuracy_cue_disagrees") is not None:
+        cue = (
+            f"; ordered on cue-agreeing {result['accuracy_cue_agrees']:.3f}, cue-disagreeing "
+            f"{result['accuracy_cue_disagrees']:.3f}"
+        )
     print(
         f"{stage}: accuracy ordered {result['accuracy']:.3f}, shuffled {result['accuracy_shuffled']:.3f} "
-        f"(n={result['n']}, format {result['format_rate']:.2f})",
+        f"(n={result['n']}, format {result['format_rate']:.2f}){cue}",
         flush=True,
     )
     return result

@@ -32,9 +32,12 @@ _DIRECTION_THINK = re.compile(
     r"in the last frame, so it moves (left|right)"
 )
 SHORT_THINK = "<think>First frame: {0}. Last frame: {1}. So it moves {2}.</think>"
-#: RL arms of :func:`run_seed`: ``grpo`` is T-GRPO (the recipe's ``grpo`` section), ``grpo_no_temporal`` the
-#: same recipe with ``temporal: false`` (plain GRPO). ``--ablation`` runs both from one SFT checkpoint.
+#: RL arms of the default recipe's ablation (:data:`~video_r1.demo.recipe.DEFAULT_ARMS`): ``grpo`` is
+#: T-GRPO (the recipe's ``grpo`` section), ``grpo_no_temporal`` the same with ``temporal: false`` (plain
+#: GRPO). A recipe's ``arms`` may name others; ``--ablation`` runs them all from one SFT checkpoint.
 RL_ARMS = ("grpo_no_temporal", "grpo")
+#: The arm of a single (non-ablation) run: the recipe's ``grpo`` section as it is.
+SINGLE_ARM = {"grpo": {}}
 
 
 # Settings of the trainers that are plumbing, not recipe: the demo runs on CPU, in-process, logs every step
@@ -92,18 +95,58 @@ def _write_data(recipe: Mapping[str, Any], seed: int, out: Path, progress: bool)
     return paths
 
 
+def resolve_arms(
+    recipe: Mapping[str, Any], arms: Mapping[str, Mapping[str, Any]] | Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """``arms`` as name -> TGRPOConfig overrides (names looked up in the recipe's ``arms``; ``label`` keys
+    dropped)."""
+    if isinstance(arms, Mapping):
+        chosen = {name: dict(over) for name, over in arms.items()}
+    else:
+        known = dict(recipe.get("arms") or {})
+        known.setdefault("grpo", {})
+        unknown = [name for name in arms if name not in known]
+        if unknown:
+            raise ValueError(f"unknown RL arm(s) {unknown}; expected some of {list(known)}")
+        chosen = {name: dict(known[name] or {}) for name in arms}
+    return {name: {k: v for k, v in over.items() if k != "label"} for name, over in chosen.items()}
+
+
+def arm_labels(recipe: Mapping[str, Any], names: Sequence[str]) -> dict[str, str]:
+    """The label of each arm: the recipe's ``arms.<name>.label``, else T-GRPO for a lone ``grpo``, else
+    the name."""
+    known = recipe.get("arms") or {}
+    return {
+        name: str((known[name] or {}).get("label") or name)
+        if name in known
+        else ("T-GRPO" if name == "grpo" else name)
+        for name in names
+    }
+
+
+def arm_title(arm: str, overrides: Mapping[str, Any], recipe: Mapping[str, Any]) -> str:
+    """``label (overrides)`` for banners, e.g. ``GRPO (temporal: false)``."""
+    if arm == "grpo" and not overrides:
+        return "T-GRPO"  # a single run, or an arm that is the recipe's grpo section as it is
+    label = arm_labels(recipe, [arm])[arm]
+    detail = ", ".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in overrides.items())
+    return f"{label} ({detail})" if detail else label
+
+
 def run_seed(
     recipe: Mapping[str, Any],
     seed: int,
     out: Path,
     *,
-    arms: Sequence[str] = ("grpo",),
+    arms: Mapping[str, Mapping[str, Any]] | Sequence[str] = ("grpo",),
     progress: bool = True,
     banner_prefix: str = "",
 ) -> dict[str, Any]:
-    """The pipeline for one seed: model, data, base evaluation, SFT, evaluation, then every RL arm
-    (``"grpo"`` = T-GRPO, ``"grpo_no_temporal"`` = the same recipe with ``temporal: false``) started from the
-    same SFT checkpoint, each evaluated. Every video is decoded once (one :class:`FrameCache` for the run).
+    """The pipeline for one seed: model, data, base evaluation, SFT, evaluation, then every RL arm started
+    from the same SFT checkpoint, each evaluated. Every video is decoded once (one :class:`FrameCache`).
+
+    ``arms``: arm name -> TGRPOConfig overrides of the recipe's ``grpo`` section, or names of the recipe's
+    ``arms`` (``"grpo"``, if the recipe's arms do not name it, is the ``grpo`` section as it is).
 
     Returns ``stages`` (per stage: accuracies, format rates, per-question ``scores``), ``logs`` (trainer log
     histories: ``sft`` and one per arm), ``seconds`` (wall and CPU per stage), ``frame_cache`` statistics,
@@ -117,9 +160,7 @@ def run_seed(
     from video_r1.testing.tiny import build_tiny_checkpoint
     from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoSFTConfig, VideoSFTTrainer
 
-    unknown = sorted(set(arms) - set(RL_ARMS))
-    if unknown:
-        raise ValueError(f"unknown RL arm(s) {unknown}; expected some of {list(RL_ARMS)}")
+    arms = resolve_arms(recipe, arms)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     seconds: dict[str, dict[str, float]] = {}
@@ -216,15 +257,14 @@ def run_seed(
     del sft_trainer
 
     # RL arms from the same SFT checkpoint -----------------------------------------------------------
-    for arm in arms:
-        temporal = arm == "grpo"
-        name = "T-GRPO" if temporal else "GRPO (temporal: false)"
-        banner(f"{name} from the SFT model ({recipe['grpo'].get('max_steps', '?')} steps), then evaluation")
+    for arm, overrides in arms.items():
+        section = {**recipe["grpo"], **overrides}
+        name = arm_title(arm, overrides, recipe)
+        banner(f"{name} from the SFT model ({section.get('max_steps', '?')} steps), then evaluation")
         clock = Clock()
         rl_dir = out / arm
         rl_args = TGRPOConfig(
-            **_trainer_kwargs({**recipe["grpo"], "temporal": temporal}, seed, rl_dir, progress),
-            model_init_kwargs={"dtype": "float32"},
+            **_trainer_kwargs(section, seed, rl_dir, progress), model_init_kwargs={"dtype": "float32"}
         )
         rl_trainer = TGRPOTrainer(
             model=str(sft_dir), args=rl_args, train_dataset=rl_records, media_loader=cache
@@ -297,22 +337,27 @@ def run_demo(
     seeds: Sequence[int] | None = None,
     overwrite_output_dir: bool = False,
     source: str | None = None,
+    run_arms: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Run the demo (see :mod:`video_r1.demo`) and return the report it writes to ``output_dir``.
 
-    ``config``: a recipe file, a :class:`DemoRecipe` (``source`` names where it came from) or ``None`` for
-    the packaged ``demo_cpu.yaml``. Default: one seed (``seed``, else the recipe's), base -> SFT -> T-GRPO.
-    With ``ablation``: for each of ``seeds`` (default: the recipe's ``ablation_seeds``) the same pipeline
-    plus a GRPO arm (``temporal: false``) from the same SFT checkpoint, each seed in ``output_dir/seed<N>/``
-    with its own report; the top-level report holds the ablation table, ``stages`` averaged over the seeds
-    and ``ablation_curves.png`` (the RL curves of both arms). An ``output_dir`` holding an earlier demo run
-    is refused unless ``overwrite_output_dir``.
+    ``config``: a recipe file, a packaged recipe's name (``"cpu"``, ``"shortcut"``), a :class:`DemoRecipe`
+    (``source`` names where it came from) or ``None`` for the packaged ``demo_cpu.yaml``. Default: one seed
+    (``seed``, else the recipe's), base -> SFT -> T-GRPO (the recipe's ``grpo`` section). With ``ablation``:
+    for each of ``seeds`` (default: the recipe's ``ablation_seeds``) the same pipeline with every arm of the
+    recipe's ``arms`` (or those named in ``run_arms``) from the same SFT checkpoint, each seed in
+    ``output_dir/seed<N>/`` with its own report; the top-level report holds the ablation table, the arms'
+    comparison with the first arm (paired by seed), ``stages`` averaged over the seeds and
+    ``ablation_curves.png`` (the RL curves of every arm). An ``output_dir`` holding an earlier demo run is
+    refused unless ``overwrite_output_dir``.
     """
     import torch
 
     clock = Clock()
     recipe = load_recipe(config, quick=quick, source=source)
-    DemoRecipe(**{k: v for k, v in recipe.items() if k != "source"}).check_trainer_sections()
+    parsed = DemoRecipe(**{k: v for k, v in recipe.items() if k != "source"})
+    arms = parsed.arm_overrides(run_arms) if ablation else dict(SINGLE_ARM)
+    parsed.check_trainer_sections(list(arms) if ablation else ())
     if seed is not None:
         recipe["seed"] = seed
     threads = recipe.get("threads")
@@ -322,8 +367,8 @@ def run_demo(
     prepare_output_dir(out, overwrite_output_dir)
 
     if not ablation:
-        run = run_seed(recipe, int(recipe["seed"]), out, arms=("grpo",), progress=progress)
-        plot_seed(run, out, ("grpo",))
+        run = run_seed(recipe, int(recipe["seed"]), out, arms=arms, progress=progress)
+        plot_seed(run, out, {"grpo": "T-GRPO"})
         report = seed_report(recipe, run, quick, clock)
         write_report(report, out)
         print("\n" + render_markdown(report), flush=True)
@@ -333,16 +378,17 @@ def run_demo(
     seeds = [int(s) for s in (seeds if seeds is not None else recipe["ablation_seeds"])]
     if not seeds:
         raise ValueError("--ablation needs at least one seed")
+    labels = arm_labels(recipe, list(arms))
     runs = []
     for index, value in enumerate(seeds):
         seed_clock = Clock()
         seed_out = out / f"seed{value}"
         prefix = f"seed {value} ({index + 1}/{len(seeds)}): "
-        run = run_seed(recipe, value, seed_out, arms=RL_ARMS, progress=progress, banner_prefix=prefix)
-        plot_seed(run, seed_out, RL_ARMS)
-        write_report(seed_report(recipe, run, quick, seed_clock), seed_out)
+        run = run_seed(recipe, value, seed_out, arms=arms, progress=progress, banner_prefix=prefix)
+        plot_seed(run, seed_out, labels)
+        write_report(seed_report(recipe, run, quick, seed_clock, labels), seed_out)
         runs.append(run)
-    report = ablation_report(recipe, runs, quick, clock, out)
+    report = ablation_report(recipe, runs, quick, clock, out, labels, arms)
     write_report(report, out)
     print("\n" + render_markdown(report), flush=True)
     print(

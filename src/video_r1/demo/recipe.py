@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,18 @@ from typing import Any
 #: The recipe used when ``--config`` is not given: ``video_r1/configs/demo_cpu.yaml``, shipped as package
 #: data (the repository's ``configs/demo_cpu.yaml`` is a link to it).
 DEFAULT_CONFIG = Path(str(resources.files("video_r1") / "configs" / "demo_cpu.yaml"))
+#: The packaged recipes by name (``video-r1 demo --recipe NAME``): ``cpu`` the default demo, ``shortcut``
+#: the shortcut-task ablation of issue 22 (``demo_shortcut.yaml``).
+RECIPES: dict[str, Path] = {
+    "cpu": DEFAULT_CONFIG,
+    "shortcut": Path(str(resources.files("video_r1") / "configs" / "demo_shortcut.yaml")),
+}
+#: RL arms when a recipe names none: GRPO (``temporal: false``) and T-GRPO (the recipe's ``grpo`` section
+#: as it is), the demo's original ablation.
+DEFAULT_ARMS: dict[str, dict[str, Any]] = {
+    "grpo_no_temporal": {"label": "GRPO", "temporal": False},
+    "grpo": {"label": "T-GRPO"},
+}
 
 #: ``data`` keys that are not :func:`~video_r1.data.synthetic.make_synthetic` arguments.
 _COT_STYLES = ("short", "generator")
@@ -33,8 +46,21 @@ _EVAL_KEYS = {
     "limit",
 }
 #: Sections a recipe's ``quick_overrides`` may override.
-_OVERRIDABLE = ("seed", "threads", "model", "data", "sft", "sft_stop", "grpo", "eval", "ablation_seeds")
+_OVERRIDABLE = (
+    "seed",
+    "threads",
+    "model",
+    "data",
+    "sft",
+    "sft_stop",
+    "grpo",
+    "eval",
+    "ablation_seeds",
+    "arms",
+)
 _SFT_STOP_KEYS = {"target_accuracy", "every", "questions", "min_steps", "max_new_tokens"}
+#: Names an arm may not take: the pipeline's other stages and output folders.
+_RESERVED = {"base", "sft", "model_init", "data"}
 
 
 def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,12 +108,21 @@ class DemoRecipe:
         default_factory=lambda: [0, 1, 2],
         metadata={"help": "Seeds of --ablation (one full run each).", "aliases": ["--seeds"]},
     )
+    arms: dict[str, Any] = field(
+        default_factory=lambda: {name: dict(arm) for name, arm in DEFAULT_ARMS.items()},
+        metadata={
+            "help": "RL arms of --ablation, in order (a YAML mapping in the --config recipe): arm name -> "
+            "TGRPOConfig fields that override the grpo section for that arm, plus an optional label; every arm "
+            "starts from the same SFT checkpoint, and the first is the baseline the others are compared to "
+            "(default: grpo_no_temporal {temporal: false}, grpo {})"
+        },
+    )
     quick_overrides: dict[str, Any] = _section(
         "What --quick merges over the recipe (the same keys, nested sections merged key by key)"
     )
 
     def __post_init__(self) -> None:
-        for name in ("model", "data", "sft", "sft_stop", "grpo", "eval", "quick_overrides"):
+        for name in ("model", "data", "sft", "sft_stop", "grpo", "eval", "quick_overrides", "arms"):
             if not isinstance(getattr(self, name), Mapping):
                 raise ValueError(f"recipe section {name!r} must be a mapping, got {getattr(self, name)!r}")
         self.ablation_seeds = [int(s) for s in self.ablation_seeds]
@@ -101,6 +136,36 @@ class DemoRecipe:
                 f"unknown key(s) {unknown} in quick_overrides; expected some of {list(_OVERRIDABLE)}"
             )
         self._check_sections()
+        self._check_arms()
+
+    def _check_arms(self) -> None:
+        if not self.arms:
+            raise ValueError("arms: the recipe needs at least one RL arm")
+        for name, arm in self.arms.items():
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name in _RESERVED:
+                raise ValueError(
+                    f"arms: bad arm name {name!r} (letters, digits, '_', '.', '-'; not one of {sorted(_RESERVED)})"
+                )
+            if arm is None:
+                self.arms[name] = {}
+            elif not isinstance(arm, Mapping):
+                raise ValueError(f"arms.{name} must be a mapping of TGRPOConfig fields, got {arm!r}")
+            label = (arm or {}).get("label", name)
+            if not isinstance(label, str) or not label:
+                raise ValueError(f"arms.{name}.label must be a non-empty string, got {label!r}")
+
+    def arm_overrides(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The TGRPOConfig overrides of each arm (``names``: a selection, in the recipe's order)."""
+        selected = list(self.arms) if names is None else list(names)
+        unknown = [name for name in selected if name not in self.arms]
+        if unknown:
+            raise ValueError(f"unknown arm(s) {unknown}; the recipe's arms are {list(self.arms)}")
+        order = [name for name in self.arms if name in selected]
+        return {name: {k: v for k, v in self.arms[name].items() if k != "label"} for name in order}
+
+    def arm_labels(self) -> dict[str, str]:
+        """Each arm's label (its ``label`` key, else its name)."""
+        return {name: str(arm.get("label", name)) for name, arm in self.arms.items()}
 
     def _check_sections(self) -> None:
         from video_r1.testing.tiny import TinySize
@@ -123,11 +188,15 @@ class DemoRecipe:
         if style not in _COT_STYLES:
             raise ValueError(f"data.cot_style must be one of {_COT_STYLES}, got {style!r}")
 
-    def check_trainer_sections(self) -> None:
-        """Check ``sft`` / ``grpo`` keys against the trainers' configs (imports TRL, so not at parse time)."""
+    def check_trainer_sections(self, arms: Sequence[str] | None = ()) -> None:
+        """Check ``sft`` / ``grpo`` keys (and those of the ``arms`` named, all with None) against the
+        trainers' configs (imports TRL, so not at parse time)."""
         from video_r1.trainers import TGRPOConfig, VideoSFTConfig
 
-        for name, section, config in (("sft", self.sft, VideoSFTConfig), ("grpo", self.grpo, TGRPOConfig)):
+        sections = [("sft", self.sft, VideoSFTConfig), ("grpo", self.grpo, TGRPOConfig)]
+        if arms is None or arms:
+            sections += [(f"arms.{n}", a, TGRPOConfig) for n, a in self.arm_overrides(arms).items()]
+        for name, section, config in sections:
             valid = {f.name for f in dataclasses.fields(config)}
             unknown = sorted(set(section) - valid)
             if unknown:
@@ -151,11 +220,21 @@ def _data_keys() -> set[str]:
     return (set(params) - {"output_dir", "seed", "progress"}) | {"cot_style"}
 
 
+def recipe_path(path: str | os.PathLike[str] | None) -> Path:
+    """A recipe file: a packaged recipe's name (:data:`RECIPES`), a path, or None (:data:`DEFAULT_CONFIG`)."""
+    if path is None:
+        return DEFAULT_CONFIG
+    if isinstance(path, str) and path in RECIPES:
+        return RECIPES[path]
+    return Path(path)
+
+
 def read_recipe(path: str | os.PathLike[str] | None = None) -> DemoRecipe:
-    """The :class:`DemoRecipe` of a YAML file (default :data:`DEFAULT_CONFIG`); errors name the file."""
+    """The :class:`DemoRecipe` of a YAML file or packaged recipe name (default :data:`DEFAULT_CONFIG`);
+    errors name the file."""
     import yaml
 
-    path = Path(path) if path is not None else DEFAULT_CONFIG
+    path = recipe_path(path)
     if not path.is_file():
         raise FileNotFoundError(f"demo recipe {path} not found (pass --config PATH)")
     mapping = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -181,7 +260,7 @@ def load_recipe(
         source = source or "(parsed recipe)"
     else:
         recipe = read_recipe(path)
-        source = source or str(path if path is not None else DEFAULT_CONFIG)
+        source = source or str(recipe_path(path))
     if quick:
         recipe = recipe.with_quick()
     return {**recipe.to_dict(), "source": source}

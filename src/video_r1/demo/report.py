@@ -14,14 +14,28 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from video_r1.demo.compare import compare_arms, render_comparison_markdown, verdict
 from video_r1.demo.evaluate import rl_gain
 
 #: Stages of the report, in pipeline order.
 REPORT_STAGES = ("base", "sft", "grpo")
 #: Panels of curves.png (names of :data:`video_r1.plotting.PAPER_PANELS`).
 RL_PANELS = ["accuracy", "temporal", "reward", "length"]
-#: Rows of the ablation table: (label, stage).
+#: Panels of ablation_curves.png: each is drawn when some arm logged it (the advantage-effect metrics appear
+#: once the trainer logs them).
+ABLATION_PANELS = [
+    "accuracy",
+    ("Shuffled-rollout accuracy", ["temporal/shuffled_accuracy"]),
+    "temporal",
+    ("Temporal bonus: advantages moved (frac)", ["temporal/adv_moved_frac"]),
+    "reward",
+    "length",
+]
+#: Rows of the default recipe's ablation table: (label, stage); a recipe's ``arms`` give their own rows.
 ABLATION_ROWS = (("base", "base"), ("SFT", "sft"), ("+GRPO", "grpo_no_temporal"), ("+T-GRPO", "grpo"))
+#: Arm labels of a single run (the recipe's ``grpo`` section) and of the default ablation.
+SINGLE_LABELS = {"grpo": "T-GRPO"}
+DEFAULT_LABELS = {"grpo_no_temporal": "GRPO", "grpo": "T-GRPO"}
 
 
 class Clock:
@@ -63,25 +77,36 @@ def _rl_summary(log_history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # Reports
 
 
-def _notes(stages: Mapping[str, Mapping[str, Any]], rl: Mapping[str, Any], quick: bool) -> list[str]:
+def _notes(
+    stages: Mapping[str, Mapping[str, Any]],
+    rls: Mapping[str, Mapping[str, Any]],
+    quick: bool,
+    labels: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Notes of one seed: each arm against SFT, the last arm's RL summary and frame-order criterion."""
+    labels = dict(labels or SINGLE_LABELS)
     notes = []
     if quick:
         notes.append(
             "--quick: every stage ran for a few steps only (a smoke test); accuracies are not meaningful."
         )
-    sft, grpo = stages["sft"], stages["grpo"]
-    gain = rl_gain(sft, grpo)
-    paired = f", paired standard error {gain['paired_se']:.3f}" if "paired_se" in gain else ""
-    change = (
-        f"sft {sft['accuracy']:.3f} -> grpo {grpo['accuracy']:.3f} on ordered frames (change "
-        f"{gain['delta']:+.3f}; 2 standard errors = {gain['threshold']:.3f} for n={grpo.get('n')}{paired})"
-    )
-    if gain["beats_sft"]:
-        notes.append(f"T-GRPO improved held-out accuracy beyond two standard errors: {change}.")
-    elif gain["delta"] < -gain["threshold"]:
-        notes.append(f"T-GRPO lowered held-out accuracy beyond two standard errors: {change}.")
-    else:
-        notes.append(f"T-GRPO did NOT improve held-out accuracy beyond two standard errors: {change}.")
+    sft = stages["sft"]
+    for arm, label in labels.items():
+        rl_stage = stages[arm]
+        gain = rl_gain(sft, rl_stage)
+        paired = f", paired standard error {gain['paired_se']:.3f}" if "paired_se" in gain else ""
+        change = (
+            f"sft {sft['accuracy']:.3f} -> {arm} {rl_stage['accuracy']:.3f} on ordered frames (change "
+            f"{gain['delta']:+.3f}; 2 standard errors = {gain['threshold']:.3f} for n={rl_stage.get('n')}{paired})"
+        )
+        if gain["beats_sft"]:
+            notes.append(f"{label} improved held-out accuracy beyond two standard errors: {change}.")
+        elif gain["delta"] < -gain["threshold"]:
+            notes.append(f"{label} lowered held-out accuracy beyond two standard errors: {change}.")
+        else:
+            notes.append(f"{label} did NOT improve held-out accuracy beyond two standard errors: {change}.")
+    main = list(labels)[-1]
+    rl = rls.get(main) or {}
     bonus = rl.get("temporal/bonus_rate")
     acc = rl.get("rewards/accuracy_reward/mean")
     zero = rl.get("frac_reward_zero_std")
@@ -99,7 +124,7 @@ def _notes(stages: Mapping[str, Mapping[str, Any]], rl: Mapping[str, Any], quick
             )
             + "."
         )
-    last = stages["grpo"]
+    last = stages[main]
     met = last["accuracy"] >= 0.8 and last["accuracy_shuffled"] <= 0.65
     notes.append(
         f"Frame-order criterion (ordered >= 0.80 and shuffled <= 0.65 after the last stage, chance 0.5): "
@@ -116,13 +141,22 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     """``report.md``: the accuracy table, wall/CPU time and notes of a demo report (one seed), plus the
     ablation table when the report has one."""
     stages = report["stages"]
+    order = ["base", "sft", *[stage for stage in stages if stage not in ("base", "sft")]]
     wording = next(
-        (k for k in stages.get("grpo", {}) if k.startswith("accuracy_") and k.endswith("_wording")), None
+        (
+            k
+            for stage in order[2:]
+            for k in stages[stage]
+            if k.startswith("accuracy_") and k.endswith("_wording")
+        ),
+        None,
     )
     lines = ["# video-r1 demo report", ""]
     ablation = report.get("ablation")
     if ablation:
         lines += render_ablation_markdown(ablation).splitlines() + [""]
+        if ablation.get("comparison"):
+            lines += render_comparison_markdown(ablation["comparison"]).splitlines() + [""]
         lines += [f"Per-stage means over seeds {ablation['seeds']} (`stages` in report.json):", ""]
     lines += [
         "Held-out accuracy (greedy) on the synthetic frame-order questions (two options, chance 0.5), on the "
@@ -133,7 +167,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         + (" eval wording |" if wording else ""),
         "|---|---|---|---|---|" + ("---|" if wording else ""),
     ]
-    for stage in REPORT_STAGES:
+    for stage in order:
         s = stages[stage]
         row = (
             f"| {stage} | {s['accuracy']:.3f} | {s['accuracy_shuffled']:.3f} | {s.get('format_rate', 0):.2f} "
@@ -193,16 +227,23 @@ def _spread(values: Sequence[float]) -> dict[str, Any]:
     return {"mean": mean, "std": std, "min": min(values), "max": max(values), "values": list(values)}
 
 
-def ablation_table(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The paper's ablation in miniature from per-seed :func:`run_seed` results (each with both arms).
+def _rows(labels: Mapping[str, str]) -> list[tuple[str, str]]:
+    return [("base", "base"), ("SFT", "sft"), *[(f"+{label}", arm) for arm, label in labels.items()]]
 
-    Rows ``base``, ``sft``, ``+GRPO`` (``grpo_no_temporal``), ``+T-GRPO`` (``grpo``); columns ordered and
-    shuffled accuracy and their gap, each as mean, sample standard deviation over seeds, min, max and the
-    per-seed values. ``rl_vs_sft`` gives each arm's per-seed change against SFT with the criterion of
-    :func:`rl_gain`.
+
+def ablation_table(
+    runs: Sequence[Mapping[str, Any]], labels: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The paper's ablation in miniature from per-seed :func:`run_seed` results (each with every arm).
+
+    ``labels``: arm -> label, in order (default: ``grpo_no_temporal`` GRPO, ``grpo`` T-GRPO). Rows ``base``,
+    ``SFT`` and ``+<label>`` per arm; columns ordered and shuffled accuracy and their gap, each as mean,
+    sample standard deviation over seeds, min, max and the per-seed values. ``rl_vs_sft`` gives each arm's
+    per-seed change against SFT with the criterion of :func:`rl_gain`.
     """
+    rows_spec = _rows(labels or DEFAULT_LABELS)
     rows = []
-    for label, stage in ABLATION_ROWS:
+    for label, stage in rows_spec:
         ordered = [r["stages"][stage]["accuracy"] for r in runs]
         shuffled = [r["stages"][stage]["accuracy_shuffled"] for r in runs]
         rows.append(
@@ -215,7 +256,7 @@ def ablation_table(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             }
         )
     gains = {}
-    for label, stage in ABLATION_ROWS[2:]:
+    for label, stage in rows_spec[2:]:
         per_seed = [rl_gain(r["stages"]["sft"], r["stages"][stage]) for r in runs]
         gains[label] = {
             "delta": _spread([g["delta"] for g in per_seed]),
@@ -238,11 +279,13 @@ def render_ablation_markdown(ablation: Mapping[str, Any]) -> str:
         return f"{s['mean']:.3f} ± {s['std']:.3f} ({values})"
 
     seeds = ", ".join(str(s) for s in ablation["seeds"])
+    arms = " vs ".join(row["row"].removeprefix("+") for row in ablation["rows"][2:])
+    n = ablation.get("n_test")
     lines = [
-        f"## Ablation: GRPO vs T-GRPO from the same SFT checkpoint (seeds {seeds})",
+        f"## Ablation: {arms} from the same SFT checkpoint (seeds {seeds})",
         "",
-        "Held-out ordered and shuffled accuracy (200 questions, chance 0.5): mean ± standard deviation over "
-        "seeds, per-seed values in brackets.",
+        f"Held-out ordered and shuffled accuracy ({n if n else 200} questions, chance 0.5): mean ± standard "
+        "deviation over seeds, per-seed values in brackets.",
         "",
         "| row | ordered | shuffled | gap (ordered - shuffled) |",
         "|---|---|---|---|",
@@ -263,18 +306,20 @@ def render_ablation_markdown(ablation: Mapping[str, Any]) -> str:
     if any(step is not None for step in steps):
         lines.append(f"- SFT steps per seed (sft_stop): {' / '.join(str(step) for step in steps)}.")
     if ablation.get("curves"):
-        lines += ["", f"RL curves of both arms: `{ablation['curves']}`"]
+        lines += ["", f"RL curves of every arm: `{ablation['curves']}`"]
     return "\n".join(lines) + "\n"
 
 
-def plot_seed(run: Mapping[str, Any], out: Path, arms: Sequence[str]) -> None:
+def plot_seed(run: Mapping[str, Any], out: Path, labels: Mapping[str, str]) -> None:
+    """``curves.png`` (arm ``grpo``) or ``curves_<arm>.png`` per arm, ``sft_curves.png``."""
     from video_r1.plotting import plot_log_history
 
     seed = run["seed"]
-    for arm in arms:
+    for arm, label in labels.items():
         name = "curves.png" if arm == "grpo" else f"curves_{arm}.png"
-        title = f"video-r1 demo: {'T-GRPO' if arm == 'grpo' else 'GRPO (temporal: false)'} (seed {seed})"
-        panels = RL_PANELS if arm == "grpo" else [p for p in RL_PANELS if p != "temporal"]
+        logged = any("temporal/bonus_rate" in entry for entry in run["logs"][arm])
+        panels = RL_PANELS if logged else [p for p in RL_PANELS if p != "temporal"]
+        title = f"video-r1 demo: {label} (seed {seed})"
         plot_log_history(run["logs"][arm], out / name, panels=panels, title=title)
     try:
         plot_log_history(
@@ -285,18 +330,27 @@ def plot_seed(run: Mapping[str, Any], out: Path, arms: Sequence[str]) -> None:
 
 
 def seed_report(
-    recipe: Mapping[str, Any], run: Mapping[str, Any], quick: bool, clock: Clock
+    recipe: Mapping[str, Any],
+    run: Mapping[str, Any],
+    quick: bool,
+    clock: Clock,
+    labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    rl = _rl_summary(run["logs"]["grpo"])
+    """The report of one seed; ``labels`` (arm -> label; default the single run's ``grpo``: T-GRPO) names
+    its arms, the last of which is the one ``rl_vs_sft`` and ``rl_summary`` describe."""
+    labels = dict(labels or SINGLE_LABELS)
+    main = list(labels)[-1]
+    rls = {arm: _rl_summary(run["logs"][arm]) for arm in labels}
     spent = clock.seconds()
     return {
         "stages": run["stages"],
         "wall_seconds": spent["wall"],
         "cpu_seconds": spent["cpu"],
-        "rl_vs_sft": rl_gain(run["stages"]["sft"], run["stages"]["grpo"]),
-        "notes": _notes(run["stages"], rl, quick),
+        "rl_vs_sft": rl_gain(run["stages"]["sft"], run["stages"][main]),
+        "notes": _notes(run["stages"], rls, quick, labels),
         "stage_seconds": run["seconds"],
-        "rl_summary": rl,
+        "rl_summary": rls[main],
+        **({"rl_summaries": rls} if len(labels) > 1 else {}),
         "frame_cache": run["frame_cache"],
         "sft_steps": run.get("sft_steps"),
         "sft_stop": run.get("sft_stop"),
@@ -314,28 +368,37 @@ def seed_report(
 
 
 def ablation_report(
-    recipe: Mapping[str, Any], runs: Sequence[Mapping[str, Any]], quick: bool, clock: Clock, out: Path
+    recipe: Mapping[str, Any],
+    runs: Sequence[Mapping[str, Any]],
+    quick: bool,
+    clock: Clock,
+    out: Path,
+    labels: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The top-level report of ``--ablation``: the table, ``stages`` as means over the seeds, both arms'
-    RL curves drawn to ``out/ablation_curves.png``."""
+    """The top-level report of ``--ablation``: the table, the arms' comparison with the first arm
+    (:func:`~video_r1.demo.compare.compare_arms`), ``stages`` as means over the seeds, every arm's RL curves
+    drawn to ``out/ablation_curves.png``. ``labels``: arm -> label (default: the default recipe's arms)."""
     from video_r1.plotting import plot_comparison
 
+    labels = dict(labels or DEFAULT_LABELS)
     seeds = [r["seed"] for r in runs]
-    table = ablation_table(runs)
+    table = ablation_table(runs, labels)
+    table["n_test"] = runs[0]["stages"]["sft"].get("n")
+    table["comparison"] = compare_arms(runs, labels, overrides)
+    names = " vs ".join(labels.values())
     curves = plot_comparison(
-        {label: [r["logs"][stage] for r in runs] for label, stage in ABLATION_ROWS[2:]},
+        {f"+{label}": [r["logs"][arm] for r in runs] for arm, label in labels.items()},
         out / "ablation_curves.png",
-        panels=["accuracy", "reward", "length", "temporal"],
-        title=f"video-r1 demo ablation: GRPO vs T-GRPO from the same SFT checkpoint (seeds {seeds})",
+        panels=ABLATION_PANELS,
+        title=f"video-r1 demo ablation: {names} from the same SFT checkpoint (seeds {seeds})",
     )
     table["curves"] = curves.name
+    keys = ("accuracy", "accuracy_shuffled", "format_rate", "format_rate_shuffled")
     mean_stages = {
-        stage: {
-            key: sum(r["stages"][stage][key] for r in runs) / len(runs)
-            for key in ("accuracy", "accuracy_shuffled", "format_rate", "format_rate_shuffled")
-        }
+        stage: {key: sum(r["stages"][stage][key] for r in runs) / len(runs) for key in keys}
         | {"n": runs[0]["stages"][stage]["n"]}
-        for stage in (*REPORT_STAGES, "grpo_no_temporal")
+        for stage in ("base", "sft", *labels)
     }
     spent = clock.seconds()
     return {
@@ -344,6 +407,10 @@ def ablation_report(
         "cpu_seconds": spent["cpu"],
         "ablation": table,
         "notes": ablation_notes(table, quick),
+        "arms": {
+            arm: {"label": label, "overrides": dict((overrides or {}).get(arm) or {})}
+            for arm, label in labels.items()
+        },
         "stage_seconds": {f"seed{r['seed']}_{k}": v for r in runs for k, v in r["seconds"].items()},
         "frame_cache": {
             key: sum(r["frame_cache"][key] for r in runs) for key in ("items", "decodes", "hits")
@@ -382,19 +449,9 @@ def ablation_notes(table: Mapping[str, Any], quick: bool) -> list[str]:
         notes.append(
             "--quick: every stage ran for a few steps only (a smoke test); accuracies are not meaningful."
         )
-    rows = {row["row"]: row for row in table["rows"]}
-    grpo, tgrpo = rows["+GRPO"], rows["+T-GRPO"]
-    diff = tgrpo["ordered"]["mean"] - grpo["ordered"]["mean"]
-    spread = max(grpo["ordered"]["std"], tgrpo["ordered"]["std"])
-    verdict = (
-        "within the spread over seeds (no difference shown at this scale)"
-        if abs(diff) <= spread
-        else ("T-GRPO ahead" if diff > 0 else "GRPO ahead")
-    )
-    notes.append(
-        f"T-GRPO minus GRPO, ordered accuracy: {diff:+.3f} on average (seed standard deviations "
-        f"{grpo['ordered']['std']:.3f} / {tgrpo['ordered']['std']:.3f}): {verdict}."
-    )
+    comparison = table.get("comparison")
+    if comparison:
+        notes.append(verdict(comparison))
     for label, gain in table["rl_vs_sft"].items():
         notes.append(
             f"{label} beat SFT by more than two standard errors on {gain['beats_sft_on_seeds']} of "

@@ -33,6 +33,18 @@ keyframe) at a constant quantiser, with one encoder thread: each decoded frame i
 function of that frame alone, decoding a reversed clip gives exactly the reversed decoded frames, and the
 files are byte-identical for a seed. H.264/yuv420p in MP4 is read by decord, PyAV and qwen-vl-utils.
 
+The shortcut miniature (``shortcut_cue``, off by default). The argument above is what makes order *the*
+signal; issue 22 needs the opposite as well: training questions that can *also* be answered from a single
+frame, as many real video questions can, so that a model may learn a shortcut instead of the order. With
+``shortcut_cue`` the direction task draws one static latent (the square's colour, the background's grey
+level or the square's row, see :data:`SHORTCUT_CUES`) from a half chosen by the answer: in the training
+splits ``cue_agreement`` of the questions (e.g. 0.9) carry a cue that points to the right direction, the rest
+one that points the wrong way; the held-out split breaks the correlation (``test_cue_agreement`` 0.5, or
+0.0 to reverse it). Shuffled frames keep the cue and lose the order, so a cue-following model scores the
+same on ordered and shuffled frames (high on training questions, chance on the held-out ones), while only a
+model that reads the order scores 1.0 everywhere. Every direction record gets ``cue_agrees``, so accuracy
+can be split by it. :func:`answer_from_cue` is the single-frame oracle of the cue.
+
 Image tasks (they exercise mixed image+video batches; PNG is lossless so labels are exact):
 
 * ``count``       - 1..5 separated squares; "numerical", e.g. ``<answer>3</answer>``.
@@ -55,11 +67,12 @@ from __future__ import annotations
 
 from video_r1.data.synthetic.media import decode_video, encode_video
 from video_r1.data.synthetic.oracle import _object_mask as _object_mask  # re-exported for the tests
-from video_r1.data.synthetic.oracle import answer_from_frames
+from video_r1.data.synthetic.oracle import answer_from_cue, answer_from_frames
 from video_r1.data.synthetic.render import generate_sample
 from video_r1.data.synthetic.spec import (
     IMAGE_TASKS,
     PALETTE,
+    SHORTCUT_CUES,
     TASK_PROBLEM_TYPES,
     VIDEO_TASKS,
     Sample,
@@ -70,10 +83,12 @@ from video_r1.data.synthetic.writer import check_settings, make_synthetic
 __all__ = [
     "IMAGE_TASKS",
     "PALETTE",
+    "SHORTCUT_CUES",
     "TASK_PROBLEM_TYPES",
     "VIDEO_TASKS",
     "Sample",
     "SyntheticSpec",
+    "answer_from_cue",
     "answer_from_frames",
     "check_settings",
     "decode_video",

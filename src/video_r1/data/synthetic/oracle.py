@@ -2,7 +2,8 @@
 
 Objects are the pixels whose colour channels spread more than a threshold (the background is grey); video
 answers come from trends over time, image answers from connected components. Only a record's options are
-read, never its solution.
+read, never its solution. :func:`answer_from_cue` is the single-frame shortcut: the answer a direction
+record's static cue points to, measured on one frame.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from video_r1.data.synthetic.spec import _CHROMA_THRESHOLD, IMAGE_TASKS, PALETTE, VIDEO_TASKS
+from video_r1.data.synthetic.spec import (
+    _CHROMA_THRESHOLD,
+    IMAGE_TASKS,
+    PALETTE,
+    VIDEO_TASKS,
+    SyntheticSpec,
+)
 
 
 def _object_mask(frame: np.ndarray) -> np.ndarray:
@@ -116,3 +123,31 @@ def answer_from_frames(frames: np.ndarray, task: str, record: Mapping[str, Any])
             return str(int(largest[:, 1].max() - largest[:, 1].min() + 1))
         return options[_nearest_colour(image[largest[:, 0], largest[:, 1]], list(options))]
     raise ValueError(f"unknown synthetic task {task!r}; expected one of {VIDEO_TASKS + IMAGE_TASKS}")
+
+
+def answer_from_cue(frame: np.ndarray, record: Mapping[str, Any], spec: SyntheticSpec) -> str:
+    """The answer the static cue of a direction record points to, measured on one frame (``(H, W, C)``).
+
+    The single-frame shortcut of :attr:`SyntheticSpec.shortcut_cue`: the square's colour (which half of the
+    colours), the background's grey level (below or above the middle of the range) or the square's row
+    (above or below the middle). It sees no order, so it scores the same on any frame of a clip; it is
+    right exactly on the records whose cue agrees. Only the options are read from ``record``.
+    """
+    frame = np.asarray(frame)[..., :3]
+    if frame.ndim != 3:
+        raise ValueError(f"expected one (H, W, C) frame, got shape {frame.shape}")
+    mask = _object_mask(frame)
+    cue = spec.shortcut_cue
+    if cue == "colour":
+        if not mask.any():
+            raise ValueError("colour cue: no object in the frame")
+        says_left = _nearest_colour(frame[mask], spec.colour_names()) in spec.cue_colours(0)
+    elif cue == "background":
+        says_left = float(np.median(frame[~mask])) < sum(spec.background) / 2
+    elif cue == "row":
+        if not mask.any():
+            raise ValueError("row cue: no object in the frame")
+        says_left = float(np.nonzero(mask)[0].mean()) + 0.5 < spec.size / 2
+    else:
+        raise ValueError(f"spec.shortcut_cue={cue!r}: no cue to measure")
+    return _option_texts(record)["left" if says_left else "right"]

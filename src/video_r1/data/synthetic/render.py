@@ -43,15 +43,22 @@ def _where(centre: float, width: int) -> str:
     return "on the left" if centre < third else ("on the right" if centre >= 2 * third else "in the middle")
 
 
-def _render_direction(rng: np.random.Generator, label: int, spec: SyntheticSpec) -> Sample:
+def _render_direction(
+    rng: np.random.Generator, label: int, spec: SyntheticSpec, cue_agrees: bool | None = None
+) -> Sample:
     t, s = spec.num_frames, spec.size
+    cue = spec.shortcut_cue
+    # cue value 0 says "left" (label 0), 1 says "right"; it agrees with the answer or says the other one
+    value = None if cue is None else (label if cue_agrees else 1 - label)
     side = int(rng.integers(spec.square_min, spec.square_max + 1))
     fastest = (s - side) / (t - 1)
     speed = rng.uniform(spec.min_speed, fastest if spec.max_speed is None else min(spec.max_speed, fastest))
     x0 = rng.uniform(0.0, s - side - (t - 1) * speed)
-    y = int(rng.integers(0, s - side + 1))
-    (colour,) = _colour_names(rng, 1, spec.colours)
-    frames = _background(rng, (t, s, s, 3), spec.noise, spec.background)
+    low_y, high_y = spec.cue_rows(side, value) if cue == "row" else (0, s - side)
+    y = int(rng.integers(low_y, high_y + 1))
+    (colour,) = _colour_names(rng, 1, spec.cue_colours(value) if cue == "colour" else spec.colours)
+    level = spec.cue_background(value) if cue == "background" else spec.background
+    frames = _background(rng, (t, s, s, 3), spec.noise, level)
     xs = [min(int(round(x0 + i * speed)), s - side) for i in range(t)]
     for i, x in enumerate(xs):
         frames[i, y : y + side, x : x + side] = PALETTE[colour]
@@ -73,6 +80,7 @@ def _render_direction(rng: np.random.Generator, label: int, spec: SyntheticSpec)
         _LETTERS[label],
         process,
         _to_uint8(frames),
+        cue_agrees=None if cue is None else bool(cue_agrees),
     )
 
 
@@ -223,17 +231,26 @@ _RENDERERS = {
 
 
 def generate_sample(
-    task: str, label: int, rng: np.random.Generator, spec: SyntheticSpec | None = None
+    task: str,
+    label: int,
+    rng: np.random.Generator,
+    spec: SyntheticSpec | None = None,
+    *,
+    cue_agrees: bool = True,
 ) -> Sample:
     """Render one sample of ``task`` with answer option ``label`` (0 -> "A", 1 -> "B").
 
     ``label`` is ignored by the numerical/regression tasks. The random draws never depend on ``label``, so
     two calls with equally seeded generators and different labels give the same latents; for video tasks
-    the two clips are then exact time reversals of each other (the property the tests check).
+    the two clips are then exact time reversals of each other (the property the tests check). The one
+    exception is ``spec.shortcut_cue`` (direction task only): the cue's half of its latent is chosen by the
+    label, the answer the cue points to when ``cue_agrees`` and the other one otherwise.
     """
     if task not in _RENDERERS:
         raise ValueError(f"unknown synthetic task {task!r}; expected one of {VIDEO_TASKS + IMAGE_TASKS}")
     if label not in (0, 1):
         raise ValueError(f"label={label!r}: must be 0 (A) or 1 (B)")
     spec = spec or SyntheticSpec()
+    if task == "direction" and spec.shortcut_cue is not None:
+        return _render_direction(rng, label, spec, cue_agrees)
     return _RENDERERS[task](rng, label, spec)

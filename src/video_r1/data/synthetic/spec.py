@@ -4,7 +4,8 @@
 ``problem_type``; :data:`PALETTE` holds the object colours (chosen so a channel-spread threshold separates
 objects from the grey background); :class:`SyntheticSpec` the rendering parameters shared by a whole dataset,
 with their checks; :class:`Sample` one rendered question and its Video-R1 record. No randomness here: see
-:mod:`~video_r1.data.synthetic.render`.
+:mod:`~video_r1.data.synthetic.render`. :data:`SHORTCUT_CUES` names the static cues the direction task can
+carry (:attr:`SyntheticSpec.shortcut_cue`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,19 @@ PALETTE: dict[str, tuple[int, int, int]] = {
 #: Channel spread above which a pixel belongs to an object (see :data:`PALETTE`); used by the oracle.
 _CHROMA_THRESHOLD = 80
 
+#: Spurious static cues the direction task can carry (:attr:`SyntheticSpec.shortcut_cue`). Each splits one
+#: latent that is the same in every frame into a "left" half (cue 0) and a "right" half (cue 1):
+#:
+#: * ``colour``: the square's colour from the first half of the colours (left) or the second half (right);
+#: * ``background``: the grey level from the lowest 40% of the ``background`` range (left) or the highest 40%;
+#: * ``row``: the square in the top part of the frame (left) or the bottom part (right), >= 4 px from the
+#:   middle row.
+#:
+#: A question's cue *agrees* when it points to the right answer. Shuffling frames keeps the cue (it is in
+#: every frame) and destroys the order, so a model that answers from the cue scores the same on ordered and
+#: shuffled frames.
+SHORTCUT_CUES: tuple[str, ...] = ("colour", "background", "row")
+
 
 @dataclass(frozen=True)
 class SyntheticSpec:
@@ -66,6 +80,33 @@ class SyntheticSpec:
     background: tuple[float, float] = (20.0, 60.0)
     #: Colours the objects are drawn from (names of :data:`PALETTE`; None: all of them).
     colours: tuple[str, ...] | None = None
+    #: A spurious static cue of the direction task (one of :data:`SHORTCUT_CUES`; None: no cue, the default).
+    shortcut_cue: str | None = None
+    #: With ``shortcut_cue``: fraction of the direction questions whose cue agrees with the answer (exactly
+    #: ``round(cue_agreement x n)`` of the n questions of each answer).
+    cue_agreement: float = 0.9
+
+    def colour_names(self) -> tuple[str, ...]:
+        """The colours objects are drawn from."""
+        return tuple(self.colours) if self.colours else tuple(PALETTE)
+
+    def cue_colours(self, cue: int) -> tuple[str, ...]:
+        """``colour`` cue: the colours that say "left" (``cue`` 0, the first half) or "right" (1)."""
+        names = self.colour_names()
+        half = len(names) // 2
+        return names[:half] if cue == 0 else names[half:]
+
+    def cue_background(self, cue: int) -> tuple[float, float]:
+        """``background`` cue: the grey levels that say "left" (``cue`` 0, lowest 40%) or "right" (highest)."""
+        low, high = self.background
+        part = 0.4 * (high - low)
+        return (low, low + part) if cue == 0 else (high - part, high)
+
+    def cue_rows(self, side: int, cue: int) -> tuple[int, int]:
+        """``row`` cue: the inclusive range of the top edge of a ``side`` px square that says "left" (``cue``
+        0, top part) or "right" (1, bottom part); its centre is >= 4 px from the middle row either way."""
+        middle = (self.size - side) // 2
+        return (0, middle - 4) if cue == 0 else (middle + 4, self.size - side)
 
     @property
     def image_side(self) -> int:
@@ -115,6 +156,21 @@ class SyntheticSpec:
                 f"background={self.background}: need 0 <= low <= high <= 160 so every palette colour keeps a "
                 "channel spread above the object threshold"
             )
+        if self.shortcut_cue is not None:
+            if self.shortcut_cue not in SHORTCUT_CUES:
+                raise ValueError(
+                    f"shortcut_cue={self.shortcut_cue!r}: expected one of {SHORTCUT_CUES} (or None)"
+                )
+            if not 0.0 <= self.cue_agreement <= 1.0:
+                raise ValueError(f"cue_agreement={self.cue_agreement}: must be in [0, 1]")
+            if self.shortcut_cue == "background" and high - low < 10:
+                raise ValueError(
+                    f"background={self.background}: the background cue needs a range of >= 10 levels"
+                )
+            if self.shortcut_cue == "row" and self.size - self.square_max < 16:
+                raise ValueError(
+                    f"size={self.size}, square_max={self.square_max}: the row cue needs size - square_max >= 16"
+                )
 
 
 @dataclass
@@ -129,6 +185,8 @@ class Sample:
     answer: str
     process: str
     pixels: np.ndarray = field(repr=False)
+    #: With a shortcut cue: whether the cue points to the answer (written to the record as ``cue_agrees``).
+    cue_agrees: bool | None = None
 
     def record(self, problem_id: int, path: str, *, with_process: bool) -> dict[str, Any]:
         """The Video-R1 record (COT-165k layout when ``with_process``)."""
@@ -148,4 +206,6 @@ class Sample:
         record["solution"] = f"<answer>{self.answer}</answer>"
         record["path"] = path
         record["data_source"] = f"synthetic/{self.task}"
+        if self.cue_agrees is not None:
+            record["cue_agrees"] = self.cue_agrees
         return record

@@ -43,6 +43,19 @@ def _plan_split(
     return [(task, int(labels_per_task[task].pop())) for task in tasks]
 
 
+def _plan_cues(plan: Sequence[tuple[str, int]], agreement: float, rng: np.random.Generator) -> list[bool]:
+    """Whether each record's shortcut cue agrees with its answer: exactly ``round(agreement x n)`` of the
+    ``n`` direction records of each answer agree (so the cue's two values stay balanced), at random places;
+    other tasks carry no cue (their flag is unused)."""
+    agrees = [True] * len(plan)
+    for label in (0, 1):
+        indices = [i for i, (task, lab) in enumerate(plan) if task == "direction" and lab == label]
+        keep = round(agreement * len(indices))
+        for rank, position in enumerate(rng.permutation(len(indices))):
+            agrees[indices[int(position)]] = rank < keep
+    return agrees
+
+
 def check_settings(
     spec: SyntheticSpec,
     *,
@@ -54,6 +67,7 @@ def check_settings(
     test_image_fraction: float | None,
     num_cot: int | None,
     cot_overrides: Mapping[str, Any] | None,
+    test_cue_agreement: float = 0.5,
 ) -> SyntheticSpec:
     """Raise ``ValueError`` for any setting :func:`make_synthetic` refuses; return the CoT split's spec.
 
@@ -61,6 +75,13 @@ def check_settings(
     the CoT spec is ``spec`` with ``cot_overrides`` applied (``spec`` itself without them).
     """
     spec.validate()
+    if spec.shortcut_cue is not None:
+        if "direction" not in video_tasks:
+            raise ValueError(
+                f"shortcut_cue={spec.shortcut_cue!r} is a cue of the direction task; add it to video_tasks"
+            )
+        if not 0.0 <= test_cue_agreement <= 1.0:
+            raise ValueError(f"test_cue_agreement={test_cue_agreement}: must be in [0, 1]")
     for task in video_tasks:
         if task not in VIDEO_TASKS:
             raise ValueError(f"unknown video task {task!r}; expected some of {VIDEO_TASKS}")
@@ -121,6 +142,9 @@ def make_synthetic(
     max_speed: float | None = None,
     background: tuple[float, float] = (20.0, 60.0),
     colours: Sequence[str] | None = None,
+    shortcut_cue: str | None = None,
+    cue_agreement: float = 0.9,
+    test_cue_agreement: float = 0.5,
     num_cot: int | None = None,
     cot_overrides: Mapping[str, Any] | None = None,
     progress: bool = True,
@@ -133,7 +157,14 @@ def make_synthetic(
     follow the training ids. ``cot.json`` (SFT, with a short ``process``) holds, by default, the training
     records themselves; with ``num_cot`` it is a split of its own: ``num_cot`` further questions (ids after
     the test ids, mixed like the training split) rendered with ``cot_overrides`` replacing fields of
-    :class:`SyntheticSpec` (e.g. ``{"min_speed": 4.0}`` for an SFT set of fast clips only). Record paths are
+    :class:`SyntheticSpec` (e.g. ``{"min_speed": 4.0}`` for an SFT set of fast clips only).
+
+    ``shortcut_cue`` (one of :data:`~video_r1.data.synthetic.spec.SHORTCUT_CUES`; default None, no cue)
+    gives the direction task a spurious static cue: in train.json (and cot.json) exactly
+    ``round(cue_agreement x n)`` of the n direction questions of each answer carry a cue that points to the
+    answer, in test.json ``test_cue_agreement`` of them (0.5: the cue says nothing; 0.0: it always points
+    the wrong way); each direction record then has a ``cue_agrees`` field. ``cot_overrides`` may set
+    ``cue_agreement`` for a CoT split of its own. Record paths are
     ``./videos/<id>.mp4`` / ``./images/<id>.png`` relative to the JSON files' folder. The same arguments
     always produce identical JSON and media bytes.
     """
@@ -152,6 +183,8 @@ def make_synthetic(
         max_speed,
         tuple(background),
         tuple(colours) if colours is not None else None,
+        shortcut_cue,
+        cue_agreement,
     )
     video_tasks, image_tasks = tuple(video_tasks), tuple(image_tasks)
     cot_spec = check_settings(
@@ -164,6 +197,7 @@ def make_synthetic(
         test_image_fraction=test_image_fraction,
         num_cot=num_cot,
         cot_overrides=cot_overrides,
+        test_cue_agreement=test_cue_agreement,
     )
     test_image_fraction = image_fraction if test_image_fraction is None else test_image_fraction
 
@@ -172,7 +206,7 @@ def make_synthetic(
     (root / "images").mkdir(parents=True, exist_ok=True)
     splits = {
         "train": (0, num_train, image_fraction, spec),
-        "test": (num_train, num_test, test_image_fraction, spec),
+        "test": (num_train, num_test, test_image_fraction, replace(spec, cue_agreement=test_cue_agreement)),
     }
     if num_cot is not None:
         splits["cot"] = (num_train + num_test, num_cot, image_fraction, cot_spec)
@@ -183,10 +217,15 @@ def make_synthetic(
             plan = _plan_split(
                 num, video_tasks, image_tasks, fraction, np.random.default_rng([seed, 1, split_index])
             )
-            for offset, (task, label) in enumerate(plan):
+            agrees = [True] * len(plan)
+            if split_spec.shortcut_cue is not None:
+                agrees = _plan_cues(
+                    plan, split_spec.cue_agreement, np.random.default_rng([seed, 2, split_index])
+                )
+            for offset, ((task, label), agree) in enumerate(zip(plan, agrees, strict=True)):
                 problem_id = first_id + offset
                 rng = np.random.default_rng([seed, 0, problem_id])
-                sample = generate_sample(task, label, rng, split_spec)
+                sample = generate_sample(task, label, rng, split_spec, cue_agrees=agree)
                 if sample.data_type == "video":
                     relative = f"videos/{problem_id:05d}.mp4"
                     encode_video(sample.pixels, root / relative, fps=split_spec.fps, qp=split_spec.qp)
