@@ -60,6 +60,15 @@ class DemoArguments:
             "the recipe's order; the first is the baseline). Default: every arm."
         },
     )
+    jobs: int = field(
+        default=1,
+        metadata={
+            "help": "With --ablation: seeds run in this many parallel processes, each with one torch thread "
+            "(the tiny model uses one core poorly; on 2 cores, --jobs 2 or more finishes sooner). Same "
+            "pipeline per seed as --jobs 1; with one thread per process the floating-point sums, and so the "
+            "sampled completions, can differ from a run on more threads."
+        },
+    )
     overwrite_output_dir: bool = field(
         default=False,
         metadata={
@@ -103,6 +112,8 @@ def main(argv: list[str]) -> int:
         raise UsageError("--ablation runs --ablation_seeds (not --seed)")
     if ("--seeds" in argv or "--ablation_seeds" in argv) and "--ablation" not in argv:
         raise UsageError("--ablation_seeds (--seeds) is for --ablation; use --seed for a single run")
+    if "--jobs" in argv and "--ablation" not in argv:
+        raise UsageError("--jobs runs the seeds of --ablation in parallel; a single run has one seed")
     if "--run_arms" in argv and "--ablation" not in argv:
         raise UsageError(
             "--run_arms selects arms of --ablation; a single run trains the recipe's grpo section"
@@ -154,5 +165,6 @@ def main(argv: list[str]) -> int:
         overwrite_output_dir=args.overwrite_output_dir,
         source=source,
         run_arms=args.run_arms,
+        jobs=args.jobs,
     )
     return 0

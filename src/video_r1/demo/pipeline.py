@@ -326,6 +326,29 @@ def prepare_output_dir(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+def _ablation_seed(
+    recipe: Mapping[str, Any],
+    seed: int,
+    seed_out: Path,
+    arms: Mapping[str, Mapping[str, Any]],
+    labels: Mapping[str, str],
+    quick: bool,
+    progress: bool,
+    prefix: str,
+    single_thread: bool,
+) -> dict[str, Any]:
+    """One seed of ``--ablation`` (in this process or a worker): its run, curves and report."""
+    if single_thread:
+        import torch
+
+        torch.set_num_threads(1)
+    seed_clock = Clock()
+    run = run_seed(recipe, seed, seed_out, arms=arms, progress=progress, banner_prefix=prefix)
+    plot_seed(run, seed_out, labels)
+    write_report(seed_report(recipe, run, quick, seed_clock, labels), seed_out)
+    return run
+
+
 def run_demo(
     output_dir: str | Path,
     config: str | Path | DemoRecipe | None = None,
@@ -338,6 +361,7 @@ def run_demo(
     overwrite_output_dir: bool = False,
     source: str | None = None,
     run_arms: Sequence[str] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Run the demo (see :mod:`video_r1.demo`) and return the report it writes to ``output_dir``.
 
@@ -349,7 +373,8 @@ def run_demo(
     ``output_dir/seed<N>/`` with its own report; the top-level report holds the ablation table, the arms'
     comparison with the first arm (paired by seed), ``stages`` averaged over the seeds and
     ``ablation_curves.png`` (the RL curves of every arm). An ``output_dir`` holding an earlier demo run is
-    refused unless ``overwrite_output_dir``.
+    refused unless ``overwrite_output_dir``. ``jobs`` > 1 runs the seeds of an ablation in that many processes
+    (one torch thread each); the results are the same as sequentially.
     """
     import torch
 
@@ -378,16 +403,34 @@ def run_demo(
     seeds = [int(s) for s in (seeds if seeds is not None else recipe["ablation_seeds"])]
     if not seeds:
         raise ValueError("--ablation needs at least one seed")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
     labels = arm_labels(recipe, list(arms))
-    runs = []
-    for index, value in enumerate(seeds):
-        seed_clock = Clock()
-        seed_out = out / f"seed{value}"
-        prefix = f"seed {value} ({index + 1}/{len(seeds)}): "
-        run = run_seed(recipe, value, seed_out, arms=arms, progress=progress, banner_prefix=prefix)
-        plot_seed(run, seed_out, labels)
-        write_report(seed_report(recipe, run, quick, seed_clock, labels), seed_out)
-        runs.append(run)
+    tasks = [
+        (
+            recipe,
+            value,
+            out / f"seed{value}",
+            arms,
+            labels,
+            quick,
+            progress and jobs == 1,
+            f"seed {value} ({index + 1}/{len(seeds)}): ",
+            jobs > 1,
+        )
+        for index, value in enumerate(seeds)
+    ]
+    if jobs == 1:
+        runs = [_ablation_seed(*task) for task in tasks]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context(
+            "spawn"
+        )  # a clean interpreter per worker (no forked torch state)
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+            runs = list(pool.map(_ablation_seed, *zip(*tasks, strict=True)))
     report = ablation_report(recipe, runs, quick, clock, out, labels, arms)
     write_report(report, out)
     print("\n" + render_markdown(report), flush=True)
