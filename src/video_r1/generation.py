@@ -162,6 +162,40 @@ class GenerationArguments:
         backend.max_prompt_length = self.prompt_limit()
         return backend
 
+    def recorded_vision(self, given: str | None, default: str) -> tuple[str, int | None]:
+        """The vision preset to decode with, and the frame cap the checkpoint trained with (or ``None``).
+
+        ``given`` (the user's ``--vision_preset``) wins. Otherwise the preset recorded in the checkpoint's
+        ``video_r1_run.json`` (:mod:`video_r1.trainers.run_record`) is used, else ``default``. Evaluation
+        passes ``default="eval"``: a checkpoint trained with the ``train`` preset (the paper's recipes) is
+        evaluated with ``eval``, as the paper did; one trained with ``tiny`` (the demo, the CPU recipes) is
+        evaluated with ``tiny``. :attr:`vision_note` says which and why, in one line.
+        """
+        from video_r1.trainers.run_record import RUN_RECORD_NAME, read_run_record
+
+        self.vision_note = ""
+        if given:
+            return given, None
+        record = read_run_record(self.model_name_or_path) or {}
+        recorded = record.get("vision_preset")
+        if recorded not in ("train", "eval", "tiny"):
+            return default, None
+        where = f"{self.model_name_or_path}/{RUN_RECORD_NAME}"
+        if default == "eval" and recorded == "train":
+            self.vision_note = (
+                f"vision preset: eval (the paper's evaluation preset; {where} records training with 'train'); "
+                "--vision_preset overrides"
+            )
+            return "eval", None
+        frames = record.get("max_frames")
+        frames = int(frames) if isinstance(frames, int) and frames >= 2 else None
+        self.vision_note = (
+            f"vision preset: {recorded}"
+            + (f", max_frames {frames}" if frames else "")
+            + f" (what the checkpoint was trained with, from {where}); --vision_preset overrides"
+        )
+        return recorded, frames
+
     def prompt_limit(self) -> int:
         """``max_prompt_length``, or what fits beside ``max_new_tokens`` in ``max_model_len``."""
         if self.max_prompt_length is not None:

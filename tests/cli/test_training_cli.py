@@ -137,6 +137,8 @@ def test_dtype_and_attention_reach_the_model(tiny_checkpoint, synthetic_data, tm
     assert trainer.model.dtype == torch.bfloat16
     assert trainer.model.config._attn_implementation == "eager"
     assert trainer.ref_model.dtype == torch.bfloat16  # beta 0.04: TRL's reference model, same settings
+    record = json.loads((tmp_path / "out" / "video_r1_run.json").read_text())  # what eval defaults to
+    assert record["vision_preset"] == "tiny" and record["trainer"] == "Recording"
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -170,6 +172,8 @@ def test_sft_lora_through_the_cli_saves_an_adapter_and_resumes(
     config = _adapter_files_ok(full, tiny_checkpoint)
     assert config["r"] == 4 and config["lora_alpha"] == 8
     assert (full / "checkpoint-1" / "adapter_model.safetensors").is_file()
+    for folder in (full, full / "checkpoint-1"):  # the SFT trainer records its media settings too
+        assert json.loads((folder / "video_r1_run.json").read_text())["vision_preset"] == "tiny"
 
     resumed = tmp_path / "resumed"
     code = main(

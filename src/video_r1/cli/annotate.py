@@ -37,6 +37,8 @@ def main(argv: list[str]) -> int:
     from video_r1.annotate import AnnotateConfig, annotate
 
     (config,) = parse_command(PROG, [AnnotateConfig], argv, description=DESCRIPTION)
+    if getattr(config, "vision_note", ""):
+        print(config.vision_note, flush=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         summary = annotate(config)

@@ -131,6 +131,8 @@ def _run_convert(config) -> int:
 
 def main(argv: list[str]) -> int:
     config = parse(argv)
+    if getattr(config, "vision_note", ""):
+        print(config.vision_note, flush=True)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if config.check:
         return _run_check(config, config.check_decode)

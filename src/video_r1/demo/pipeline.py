@@ -204,6 +204,7 @@ def run_seed(
     sft_trainer.train()
     sft_trainer.model.config.use_cache = True
     sft_trainer.save_model(str(sft_dir))
+    sft_trainer.save_state()  # trainer_state.json: what `video-r1 plot --run <out>/sft` reads
     sft_trainer.processing_class.save_pretrained(str(sft_dir))
     seconds["sft"] = clock.seconds()
     clock = Clock()
@@ -231,6 +232,7 @@ def run_seed(
         )
         rl_trainer.train()
         rl_trainer.save_model(str(rl_dir))
+        rl_trainer.save_state()
         rl_trainer.processing_class.save_pretrained(str(rl_dir))
         seconds[arm] = clock.seconds()
         clock = Clock()
