@@ -55,16 +55,16 @@ class Ctx:
             "--output_dir", str(out or self.tmp / "out"), "--max_steps", "1", *extra,
         ]  # fmt: skip
 
-    def eval(self, *extra, bench=None, out=None) -> list[str]:
+    def eval(self, *extra, bench=None, out=None, model=None) -> list[str]:
         return [
-            "eval", "--model_name_or_path", str(self.tiny), "--backend", "hf", "--device", "cpu",
+            "eval", "--model_name_or_path", str(model or self.tiny), "--backend", "hf", "--device", "cpu",
             "--benchmark_file", f"synth={bench or self.data['test']}", "--limit", "2", "--max_frames", "8",
             "--max_new_tokens", "4", "--no_progress", "--output_dir", str(out or self.tmp / "eval"), *extra,
         ]  # fmt: skip
 
-    def annotate(self, *extra, dataset=None, out=None) -> list[str]:
+    def annotate(self, *extra, dataset=None, out=None, model=None) -> list[str]:
         return [
-            "annotate", "--model_name_or_path", str(self.tiny), "--backend", "hf", "--device", "cpu",
+            "annotate", "--model_name_or_path", str(model or self.tiny), "--backend", "hf", "--device", "cpu",
             "--dataset_name", str(dataset or self.data["train"]), "--output_dir", str(out or self.tmp / "ann"),
             "--vision_preset", "tiny", "--limit", "2", "--max_new_tokens", "4", "--no_progress", *extra,
         ]  # fmt: skip
@@ -132,6 +132,14 @@ def _adapter(ctx: Ctx) -> Path:
     folder = ctx.tmp / "adapter"
     folder.mkdir()
     (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(ctx.tiny)}))
+    return folder
+
+
+def _config_only(ctx: Ctx) -> Path:
+    """A folder with a Qwen2.5-VL config.json and nothing else (no weights, no processor)."""
+    folder = ctx.tmp / "config_only"
+    folder.mkdir()
+    (folder / "config.json").write_text((ctx.tiny / "config.json").read_text())
     return folder
 
 
@@ -363,6 +371,29 @@ CASES: dict[str, Case] = {
         1,
         ("LoRA adapter folder",),
     ),  # fmt: skip
+    "eval model folder missing": Case(
+        lambda c: c.eval(model=c.tmp / "runs" / "nope"), 1, ("nope", "no such folder")
+    ),
+    "eval model folder without config": Case(lambda c: c.eval(model=c.tmp), 1, ("without config.json",)),
+    "eval model is not Qwen2.5-VL": Case(lambda c: c.eval(model=_gpt2(c)), 1, ("not Qwen2.5-VL",)),
+    "eval model without processor": Case(
+        lambda c: c.eval(model=_config_only(c)), 1, ("config_only", "no processor files")
+    ),
+    "eval model Hub id offline": Case(
+        lambda c: c.eval(model="someone/not-cached-model"), 1, ("someone/not-cached-model",)
+    ),
+    "annotate model folder missing": Case(
+        lambda c: c.annotate(model=c.tmp / "no_model"), 1, ("no_model", "no such folder")
+    ),
+    "annotate model is a file": Case(lambda c: c.annotate(model=_a_file(c)), 1, ("is a file",)),
+    "annotate model without processor": Case(
+        lambda c: c.annotate(model=_config_only(c)), 1, ("no processor files",)
+    ),
+    "merge-lora adapter missing": Case(
+        lambda c: ["merge-lora", "--adapter", str(c.tmp / "gone"), "--output_dir", str(c.tmp / "m")],
+        1,
+        ("gone", "no such folder"),
+    ),
     "plot without a run": Case(lambda c: ["plot", "--run", str(c.tmp / "empty")], 1, ("does not exist",)),
     "merge-lora a full checkpoint": Case(
         lambda c: ["merge-lora", "--adapter", str(c.tiny), "--output_dir", str(c.tmp / "m")],

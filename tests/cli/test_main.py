@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -98,3 +100,39 @@ def test_make_tiny_subprocess_with_the_old_positional_output(tmp_path):
     AutoProcessor.from_pretrained(out)
     model = AutoModelForImageTextToText.from_pretrained(out)
     assert model.config.text_config.hidden_size == 64
+
+
+def test_a_wrong_model_path_fails_fast_without_the_hub(tiny_checkpoint, synthetic_data, tmp_path):
+    """`runs/nope` (runs/ exists) is a missing folder, not a Hub id; a real Hub id with the Hub unreachable
+    (HF_HUB_OFFLINE unset, the endpoint refusing connections) is read from the cache only: one line, exit 1,
+    in seconds (it was 158 s of Hub retries and two tracebacks)."""
+    (tmp_path / "runs").mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env.update(HF_ENDPOINT="http://127.0.0.1:9", PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
+    bench = f"synth={synthetic_data['test']}"
+    for model, says in (
+        ("runs/nope", "runs/nope: no such folder"),
+        ("someone/not-a-model", "someone/not-a-model"),
+    ):
+        for command in (
+            ["eval", "--model_name_or_path", model, "--backend", "hf", "--benchmark_file", bench],
+            [
+                "annotate",
+                "--model_name_or_path",
+                model,
+                "--backend",
+                "hf",
+                "--input",
+                "x.json",
+                "--output_dir",
+                "o",
+            ],
+        ):
+            proc = subprocess.run(
+                [sys.executable, "-m", "video_r1.cli.main", *command],
+                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            lines = proc.stderr.strip().splitlines()
+            assert proc.returncode == 1, proc.stderr[-2000:]
+            assert lines[-1].startswith(f"video-r1 {command[0]}: error: ") and says in lines[-1], lines[-1]
+            assert "Traceback" not in proc.stderr

@@ -142,6 +142,9 @@ def main(argv: list[str]) -> int:
         from video_r1.cli._parse import UsageError
 
         raise UsageError("--model_name_or_path is required (or use --check to only check media)")
+    from video_r1.cli._model import check_model
+
+    check_model(config.model_name_or_path)
 
     from video_r1.evaluation.runner import run_eval
 

@@ -65,6 +65,7 @@ def main(argv: list[str]) -> int:
     import torch
     from transformers import AutoProcessor
 
+    from video_r1.cli._model import check_model
     from video_r1.errors import ModelPathError
     from video_r1.models.qwen2_5_vl import adapter_base, load_model, processor_path
 
@@ -73,9 +74,12 @@ def main(argv: list[str]) -> int:
         positional.append(argv.pop(0))
     argv = [*(f for pair in zip(("--adapter", "--output_dir"), positional) for f in pair), *argv]
     (args,) = parse_command(PROG, [MergeLoraArguments], argv, description=DESCRIPTION)
+    if not os.path.isdir(args.adapter):
+        raise ModelPathError(f"--adapter {args.adapter}: no such folder")
     base = adapter_base(args.adapter)
     if base is None:
         raise ModelPathError(f"{args.adapter} has no adapter_config.json: not a LoRA adapter folder")
+    check_model(args.adapter, "--adapter")  # and its base model, before any Hub call
     dtype = args.dtype if args.dtype == "auto" else getattr(torch, args.dtype)
     model = load_model(args.adapter, dtype=dtype, merge_adapter=True)
     model.config.use_cache = True  # a checkpoint for generation
