@@ -137,6 +137,7 @@ def test_dtype_and_attention_reach_the_model(tiny_checkpoint, synthetic_data, tm
     assert trainer.ref_model.dtype == torch.bfloat16  # beta 0.04: TRL's reference model, same settings
     record = json.loads((tmp_path / "out" / "video_r1_run.json").read_text())  # what eval defaults to
     assert record["vision_preset"] == "tiny" and record["trainer"] == "Recording"
+    assert (tmp_path / "out" / "trainer_state.json").is_file()  # what video-r1 plot reads
 
 
 # ------------------------------------------------------------------------------------------------------

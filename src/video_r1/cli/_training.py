@@ -218,6 +218,7 @@ def run_training(
         # original's `trainer.model.config.use_cache = True` before saving.
         trainer.model.config.use_cache = True
     trainer.save_model(training_args.output_dir)
+    trainer.save_state()  # trainer_state.json beside the model: `video-r1 plot --run OUTPUT_DIR` reads it
     if trainer.accelerator.is_main_process:
         trainer.processing_class.save_pretrained(training_args.output_dir)
     end_distributed_run()
