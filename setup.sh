@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create ./.venv (Python 3.11) and install the pinned stack plus this package in editable mode.
+# Create ./.venv (Python 3.11 by default; 3.12 and 3.13 work too) and install the pinned stack plus this package in editable mode.
 #
 #   bash setup.sh              CPU install: requirements-cpu.txt + requirements.txt (tests, demo)
 #   bash setup.sh --gpu        GPU install: requirements-gpu.txt + requirements.txt (vLLM, flash-attn)
@@ -30,7 +30,7 @@ done
 
 PYTHON=${PYTHON:-python3.11}
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
-  echo "setup.sh: $PYTHON not found; install Python 3.11 or set PYTHON=/path/to/python3.11" >&2
+  echo "setup.sh: $PYTHON not found; install Python 3.11 (or 3.12, 3.13) or set PYTHON=/path/to/python3.X" >&2
   exit 1
 fi
 venv=.venv
