@@ -166,18 +166,31 @@ def test_help_imports_no_torch(command):
 
 
 @pytest.mark.parametrize(
-    ("argv", "says"),
+    ("argv", "code", "says"),
     [
-        (["eval", "--model_name_or_path", "x", "--max_frams", "8"], "unknown flag(s): --max_frams"),
-        (["grpo", "--learning_rate", "-1e-4"], "write --learning_rate=-1e-4"),
-        (["sft", "--config", "no_such.yaml"], "--config no_such.yaml: no such file"),
-        (["demo", "--quik"], "unknown flag(s): --quik"),
+        (["eval", "--model_name_or_path", "x", "--max_frams", "8"], 2, "unknown flag(s): --max_frams"),
+        (["grpo", "--learning_rate", "-1e-4"], 2, "write --learning_rate=-1e-4"),
+        (["sft", "--config", "no_such.yaml"], 2, "--config no_such.yaml: no such file"),
+        (["demo", "--quik"], 2, "unknown flag(s): --quik"),
+        (
+            ["eval", "--model_name_or_path", "/no/such/ckpt", "--backend", "hf"],
+            1,
+            "/no/such/ckpt: no such folder",
+        ),
+        (["annotate", "--model_path", "/etc/hostname", "--input", "x.json"], 1, "is a file"),
+        (
+            ["grpo", "--model_name_or_path", "someone/not-cached", "--output_dir", "o"],
+            1,
+            "Hugging Face cache",
+        ),
     ],
 )
-def test_argument_errors_import_no_torch(argv, says):
+def test_argument_errors_import_no_torch(argv, code, says):
+    """Usage errors and a model path that cannot be a checkpoint (a missing folder, a file, a Hub id that is
+    not cached while downloads are off) end before torch, transformers or TRL are imported."""
     proc = _run_light(*argv)
     lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.returncode == code, proc.stderr[-2000:]
     assert lines[-1] == "HEAVY=", lines
     assert lines[-2].startswith(f"video-r1 {argv[0]}: error: ") and says in lines[-2], lines[-2]
 

@@ -12,6 +12,7 @@ own, so that a wrong path ends as one line within a second instead of minutes of
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -45,6 +46,16 @@ def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT) -> bool:
         return False
 
 
+def hub_cache() -> Path:
+    """Hugging Face's model cache folder (``HF_HUB_CACHE``, else ``HF_HOME/hub``, else ~/.cache/huggingface/hub)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface"
+    )
+    return Path(home).expanduser() / "hub"
+
+
 def go_offline() -> None:
     """Switch Hugging Face downloads off for this process (also when huggingface_hub is imported already)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -59,6 +70,49 @@ def _local_missing(name: str) -> str | None:
     if len(parts) == 2 and parts[0] and Path(parts[0]).expanduser().is_dir():
         return f"{name}: no such folder ({parts[0]}/ exists here, {parts[1]} does not)"
     return None
+
+
+def quick_check(name: str) -> None:
+    """What can be told about a model path without torch or transformers (``video-r1`` runs it before the
+    command's settings are parsed, so a wrong path fails in a fraction of a second): a missing local folder,
+    a file, a folder that is neither a checkpoint nor an adapter, a checkpoint without processor files. The
+    rest (the model type, an adapter's base, Hub ids) is :func:`check_model`'s, after parsing."""
+    path = Path(name).expanduser()
+    if not path.exists():
+        if name.startswith((".", "/", "~")) or name.count("/") != 1:
+            raise ModelPathError(
+                f"{name}: no such folder (a model path must be a checkpoint folder or a Hub id)"
+            )
+        missing = _local_missing(name)
+        if missing:
+            raise ModelPathError(missing)
+        offline = hub_offline()
+        if not offline and hub_reachable():
+            return  # the Hub answers: check_model asks it after the parse
+        if not offline:
+            go_offline()
+        cache = hub_cache()
+        if not (cache / f"models--{name.replace('/', '--')}").is_dir():
+            why = "downloads are off (HF_HUB_OFFLINE)" if offline else "the Hub does not answer"
+            raise ModelPathError(
+                f"{name}: no local folder of that name, {why} and the Hugging Face cache ({cache}) has no such "
+                "model: pass a checkpoint folder, or download the model first where the Hub is reachable"
+            )
+        return
+    if not path.is_dir():
+        raise ModelPathError(f"{name} is a file; pass the checkpoint folder (the one with config.json)")
+    if (path / "config.json").is_file():
+        try:
+            model_type = json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type")
+        except (OSError, ValueError, AttributeError):
+            return  # check_model_path names what is wrong with the config
+        if model_type == "qwen2_5_vl" and not any((path / f).is_file() for f in PROCESSOR_FILES):
+            raise ModelPathError(
+                f"{path} has a model config but no processor files ({' or '.join(PROCESSOR_FILES)}): "
+                "not a complete checkpoint (save the processor beside the model)"
+            )
+    elif not (path / "adapter_config.json").is_file():
+        raise ModelPathError(f"{name} is a folder without config.json: not a model checkpoint")
 
 
 def check_model(name: str | os.PathLike[str] | None, flag: str = "--model_name_or_path") -> None:

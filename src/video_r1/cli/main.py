@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         if help_text is not None:
             print(help_text)
             return 0
+        if name in ("eval", "annotate", "grpo", "sft"):
+            check_model_flag(rest)
         if name not in ("plot", "merge-lora"):  # plot's --out is a PNG; merge-lora checks its adapter first
             check_output_dir(rest)
         module = importlib.import_module(SUBCOMMANDS[name][0])
@@ -137,6 +139,33 @@ def _flag_value(argv: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
+def _config_value(argv: list[str], key: str):
+    """``key`` of the ``--config`` YAML file, or ``None`` (no file, not a mapping, does not parse)."""
+    from pathlib import Path
+
+    config = _flag_value(argv, ("--config",))
+    if not config:
+        return None
+    try:
+        import yaml
+
+        loaded = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    except Exception:  # the parser reports a bad YAML file in its own words
+        return None
+    return loaded.get(key) if isinstance(loaded, dict) else None
+
+
+def check_model_flag(argv: list[str]) -> None:
+    """The model path's torch-free checks (:func:`video_r1.cli._model.quick_check`), before the parse."""
+    from video_r1.cli._model import quick_check
+
+    value = _flag_value(argv, ("--model_name_or_path", "--model_path"))
+    if value is None:
+        value = _config_value(argv, "model_name_or_path")
+    if value and isinstance(value, str):
+        quick_check(value)
+
+
 def check_output_dir(argv: list[str]) -> None:
     """Refuse an ``--output_dir`` (or ``--config``'s ``output_dir``) that cannot be created, before any work:
     the folders are made and removed again (e.g. ``/proc/x``: one line, not a traceback at the first save)."""
@@ -146,15 +175,8 @@ def check_output_dir(argv: list[str]) -> None:
     from video_r1.resumable import check_output_path
 
     value = _flag_value(argv, ("--output_dir", "--out"))
-    if value is None and "--config" in argv:
-        config = _flag_value(argv, ("--config",))
-        try:
-            import yaml
-
-            loaded = yaml.safe_load(Path(config).read_text(encoding="utf-8")) if config else None
-        except Exception:  # the parser reports a bad YAML file in its own words
-            loaded = None
-        value = loaded.get("output_dir") if isinstance(loaded, dict) else None
+    if value is None:
+        value = _config_value(argv, "output_dir")
     if not value or not isinstance(value, str):
         return
     check_output_path(value)  # a file where a folder must be: a usage error (exit 2)

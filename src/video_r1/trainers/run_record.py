@@ -18,7 +18,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-RUN_RECORD_NAME = "video_r1_run.json"
+# The reader lives with the commands that use it (eval and annotate must not import the trainers and TRL).
+from video_r1.generation import RUN_RECORD_NAME, read_run_record
+
+__all__ = ["RECORDED_FIELDS", "RUN_RECORD_NAME", "read_run_record", "write_run_record"]
 #: The training settings recorded (fields of ``MediaConfigMixin``).
 RECORDED_FIELDS = ("vision_preset", "max_frames", "temporal_rope", "video_backend")
 
@@ -35,16 +38,3 @@ def write_run_record(output_dir: str | os.PathLike[str], args: Any, trainer: str
     tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
-
-
-def read_run_record(model_path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
-    """The record saved with the checkpoint ``model_path``, or ``None`` (a Hub id, an older run, no file,
-    or a file that does not parse: the caller then uses its own defaults)."""
-    if not model_path:
-        return None
-    path = Path(os.fspath(model_path)).expanduser() / RUN_RECORD_NAME
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
