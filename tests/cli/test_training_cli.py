@@ -224,6 +224,7 @@ def test_grpo_lora_adapter_evaluates_like_its_merged_model(
     merged = tmp_path / "merged"
     assert main(["merge-lora", str(adapter), str(merged), "--dtype", "float32"]) == 0
     assert (merged / "model.safetensors").is_file() and not (merged / "adapter_config.json").exists()
+    assert (merged / "video_r1_run.json").read_text() == (adapter / "video_r1_run.json").read_text()
 
     with_adapter = _eval_outputs(adapter, tmp_path / "eval_adapter", synthetic_data)
     from_merged = _eval_outputs(merged, tmp_path / "eval_merged", synthetic_data)

@@ -11,6 +11,7 @@ stage need a full checkpoint, which this command writes: the base model loaded w
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 
 from video_r1.cli._parse import build_parser as _build
@@ -67,6 +68,7 @@ def main(argv: list[str]) -> int:
 
     from video_r1.cli._model import check_model
     from video_r1.errors import ModelPathError
+    from video_r1.generation import RUN_RECORD_NAME
     from video_r1.models.qwen2_5_vl import adapter_base, load_model, processor_path
 
     positional = []  # the old spelling `merge-lora ADAPTER OUT`, kept for one release
@@ -85,5 +87,8 @@ def main(argv: list[str]) -> int:
     model.config.use_cache = True  # a checkpoint for generation
     model.save_pretrained(args.output_dir)
     AutoProcessor.from_pretrained(processor_path(args.adapter)).save_pretrained(args.output_dir)
+    record = os.path.join(args.adapter, RUN_RECORD_NAME)
+    if os.path.isfile(record):  # the preset the adapter was trained with, for `video-r1 eval` of the merge
+        shutil.copy2(record, os.path.join(args.output_dir, RUN_RECORD_NAME))
     print(f"{args.adapter} (adapter) + {base} (base) merged into {args.output_dir}")
     return 0

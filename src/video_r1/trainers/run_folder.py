@@ -38,6 +38,7 @@ RUN_FILES = (
     "pytorch_model.bin",
     "adapter_config.json",
     "adapter_model.safetensors",
+    "video_r1_run.json",
 )
 #: Values of ``--resume_from_checkpoint`` that mean "the newest checkpoint of output_dir".
 RESUME_LAST = ("last", "latest", "true")
