@@ -1,7 +1,12 @@
-"""Write docs/cli.md: the ``--help`` of every ``video-r1`` subcommand, generated so it cannot go stale.
+"""Write docs/cli.md and the packaged help index: the ``--help`` of every ``video-r1`` subcommand, generated so
+neither can go stale.
 
-    .venv/bin/python scripts/gen_cli_docs.py            # rewrite docs/cli.md
-    .venv/bin/python scripts/gen_cli_docs.py --check    # exit 1 if docs/cli.md differs (tests/test_docs.py)
+    .venv/bin/python scripts/gen_cli_docs.py            # rewrite docs/cli.md and src/video_r1/cli/help_index.json
+    .venv/bin/python scripts/gen_cli_docs.py --check    # exit 1 if either differs (tests/test_docs.py)
+
+``help_index.json`` holds each command's help text and flags: ``video-r1 CMD --help`` prints it, and an
+unknown flag is refused against it, without importing torch, transformers or TRL (the settings classes
+subclass TRL's); the full parse happens only when the command runs.
 
 Help text is rendered at a fixed width (100 columns) so the file does not depend on the terminal.
 """
@@ -10,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "cli.md"
+INDEX = ROOT / "src" / "video_r1" / "cli" / "help_index.json"
 WIDTH = "100"
 
 
@@ -54,17 +61,38 @@ def render() -> str:
     return "\n".join(parts)
 
 
+def render_index() -> str:
+    """``help_index.json``: per command, its ``--help`` text and every option string with its nargs."""
+    from video_r1.cli.main import SUBCOMMANDS
+
+    index = {}
+    for name in SUBCOMMANDS:
+        parser = command_parser(name)
+        flags = {}
+        for action in parser._actions:
+            for option in action.option_strings:
+                if option.startswith("--"):
+                    flags[option] = "1" if action.nargs is None else str(action.nargs)
+        flags.setdefault("--config", "1")  # TrlParser reads it before argparse
+        index[name] = {"help": parser.format_help().rstrip(), "flags": dict(sorted(flags.items()))}
+    return json.dumps(index, indent=1, sort_keys=True) + "\n"
+
+
 def main(argv: list[str]) -> int:
     os.environ["COLUMNS"] = WIDTH
-    text = render()
+    outputs = {OUT: render(), INDEX: render_index()}
     if "--check" in argv:
-        current = OUT.read_text(encoding="utf-8") if OUT.is_file() else ""
-        if current != text:
-            print(f"{OUT} is stale: run .venv/bin/python scripts/gen_cli_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT} ({len(text.splitlines())} lines)")
+        stale = [
+            path
+            for path, text in outputs.items()
+            if (path.read_text("utf-8") if path.is_file() else "") != text
+        ]
+        for path in stale:
+            print(f"{path} is stale: run .venv/bin/python scripts/gen_cli_docs.py", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in outputs.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path} ({len(text.splitlines())} lines)")
     return 0
 
 

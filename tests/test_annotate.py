@@ -346,3 +346,25 @@ def test_vllm_backend_without_vllm_is_a_clear_error(
     del args[args.index("--device") : args.index("--device") + 2]  # hf only: refused with vllm
     assert main(args) == 1
     assert "install the GPU stack: bash setup.sh --gpu" in capsys.readouterr().err
+
+
+def test_annotate_preset_defaults_to_the_recorded_one_and_keeps_the_preset_alias(tiny_checkpoint, tmp_path):
+    from video_r1.cli._parse import parse_command
+
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "video_r1_run.json").write_text(json.dumps({"vision_preset": "tiny", "max_frames": 8}))
+    base = ["--input", "x.json", "--output_dir", str(tmp_path / "out"), "--backend", "hf"]
+    (config,) = parse_command(
+        "video-r1 annotate", [AnnotateConfig], [*base, "--model_name_or_path", str(ckpt)]
+    )
+    assert (config.vision_preset, config.max_frames) == ("tiny", 8)
+    assert "vision preset: tiny, max_frames 8" in config.vision_note
+    (config,) = parse_command(
+        "video-r1 annotate", [AnnotateConfig], [*base, "--model_name_or_path", str(ckpt), "--preset", "eval"]
+    )
+    assert (config.vision_preset, config.max_frames, config.vision_note) == ("eval", None, "")
+    (config,) = parse_command(
+        "video-r1 annotate", [AnnotateConfig], [*base, "--model_name_or_path", str(tiny_checkpoint)]
+    )
+    assert (config.vision_preset, config.max_frames) == ("train", None)  # no record: the original's

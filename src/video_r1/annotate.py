@@ -103,12 +103,13 @@ class AnnotateConfig(GenerationArguments):
             "help": "Keep a record when its reward is strictly greater than this, in [0, 1) (the original)."
         },
     )
-    vision_preset: str = field(
-        default="train",
+    vision_preset: str | None = field(
+        default=None,
         metadata={
             "help": "Vision preset: train (<=16 frames at 2 fps, 128*28*28 px per frame, images 256*28*28; the "
             "original annotated with its training settings, so the CoT describes the frames SFT trains on), eval "
-            "(256*28*28 px per frame, 32 frames) or tiny (CPU demo).",
+            "(256*28*28 px per frame, 32 frames) or tiny (CPU demo). Default: the preset the model was trained "
+            "with when its run recorded one (video_r1_run.json), else train; the choice is printed.",
             "choices": ["train", "eval", "tiny"],
             "aliases": ["--preset"],
         },
@@ -153,6 +154,11 @@ class AnnotateConfig(GenerationArguments):
             raise ValueError(f"min_reward must be in [0, 1) (rewards are in [0, 1]), got {self.min_reward}")
         if self.max_frames is not None and self.max_frames < 2:
             raise ValueError(f"max_frames must be >= 2, got {self.max_frames}")
+        if self.vision_preset is not None and self.vision_preset not in ("train", "eval", "tiny"):
+            raise ValueError(f"vision_preset must be train, eval or tiny, got {self.vision_preset!r}")
+        self.vision_preset, recorded_frames = self.recorded_vision(self.vision_preset, "train")
+        if self.max_frames is None:
+            self.max_frames = recorded_frames
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
         if self.batch_size is None:

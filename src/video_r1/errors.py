@@ -24,3 +24,12 @@ class MissingFileError(UserError, FileNotFoundError):
 
 class ModelPathError(UserError, ValueError):
     """The model path is missing, not a checkpoint, or not a Qwen2.5-VL model."""
+
+
+class PromptTooLongError(UserError, ValueError):
+    """A prompt (GRPO) or a training record (SFT) has more tokens than ``max_prompt_length`` / ``max_length``
+    allows (never truncated: cutting vision tokens breaks the forward)."""
+
+
+class UnknownRewardError(UserError, ValueError):
+    """A ``reward_funcs`` name that is neither a registered reward nor an importable ``module:function``."""

@@ -8,7 +8,10 @@ their own defaults (evaluation decodes like the original ``eval_bench.py``, anno
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from video_r1 import inference
@@ -16,6 +19,21 @@ from video_r1.data.vision import TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPres
 from video_r1.inference import BACKENDS, SamplingConfig
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
+#: The file the trainers write beside every saved model (:mod:`video_r1.trainers.run_record`).
+RUN_RECORD_NAME = "video_r1_run.json"
+
+
+def read_run_record(model_path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
+    """The media settings a checkpoint was trained with (its :data:`RUN_RECORD_NAME`), or ``None`` (a Hub id,
+    an older run, no file, or a file that does not parse: the caller then uses its own defaults)."""
+    if not model_path:
+        return None
+    path = Path(os.fspath(model_path)).expanduser() / RUN_RECORD_NAME
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 @dataclass
@@ -159,6 +177,38 @@ class GenerationArguments:
         )
         backend.max_prompt_length = self.prompt_limit()
         return backend
+
+    def recorded_vision(self, given: str | None, default: str) -> tuple[str, int | None]:
+        """The vision preset to decode with, and the frame cap the checkpoint trained with (or ``None``).
+
+        ``given`` (the user's ``--vision_preset``) wins. Otherwise the preset recorded in the checkpoint's
+        :data:`RUN_RECORD_NAME` (written by :mod:`video_r1.trainers.run_record`) is used, else ``default``. Evaluation
+        passes ``default="eval"``: a checkpoint trained with the ``train`` preset (the paper's recipes) is
+        evaluated with ``eval``, as the paper did; one trained with ``tiny`` (the demo, the CPU recipes) is
+        evaluated with ``tiny``. :attr:`vision_note` says which and why, in one line.
+        """
+        self.vision_note = ""
+        if given:
+            return given, None
+        record = read_run_record(self.model_name_or_path) or {}
+        recorded = record.get("vision_preset")
+        if recorded not in ("train", "eval", "tiny"):
+            return default, None
+        where = f"{self.model_name_or_path}/{RUN_RECORD_NAME}"
+        if default == "eval" and recorded == "train":
+            self.vision_note = (
+                f"vision preset: eval (the paper's evaluation preset; {where} records training with 'train'); "
+                "--vision_preset overrides"
+            )
+            return "eval", None
+        frames = record.get("max_frames")
+        frames = int(frames) if isinstance(frames, int) and frames >= 2 else None
+        self.vision_note = (
+            f"vision preset: {recorded}"
+            + (f", max_frames {frames}" if frames else "")
+            + f" (what the checkpoint was trained with, from {where}); --vision_preset overrides"
+        )
+        return recorded, frames
 
     def prompt_limit(self) -> int:
         """``max_prompt_length``, or what fits beside ``max_new_tokens`` in ``max_model_len``."""

@@ -55,16 +55,16 @@ class Ctx:
             "--output_dir", str(out or self.tmp / "out"), "--max_steps", "1", *extra,
         ]  # fmt: skip
 
-    def eval(self, *extra, bench=None, out=None) -> list[str]:
+    def eval(self, *extra, bench=None, out=None, model=None) -> list[str]:
         return [
-            "eval", "--model_name_or_path", str(self.tiny), "--backend", "hf", "--device", "cpu",
+            "eval", "--model_name_or_path", str(model or self.tiny), "--backend", "hf", "--device", "cpu",
             "--benchmark_file", f"synth={bench or self.data['test']}", "--limit", "2", "--max_frames", "8",
             "--max_new_tokens", "4", "--no_progress", "--output_dir", str(out or self.tmp / "eval"), *extra,
         ]  # fmt: skip
 
-    def annotate(self, *extra, dataset=None, out=None) -> list[str]:
+    def annotate(self, *extra, dataset=None, out=None, model=None) -> list[str]:
         return [
-            "annotate", "--model_name_or_path", str(self.tiny), "--backend", "hf", "--device", "cpu",
+            "annotate", "--model_name_or_path", str(model or self.tiny), "--backend", "hf", "--device", "cpu",
             "--dataset_name", str(dataset or self.data["train"]), "--output_dir", str(out or self.tmp / "ann"),
             "--vision_preset", "tiny", "--limit", "2", "--max_new_tokens", "4", "--no_progress", *extra,
         ]  # fmt: skip
@@ -132,6 +132,14 @@ def _adapter(ctx: Ctx) -> Path:
     folder = ctx.tmp / "adapter"
     folder.mkdir()
     (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(ctx.tiny)}))
+    return folder
+
+
+def _config_only(ctx: Ctx) -> Path:
+    """A folder with a Qwen2.5-VL config.json and nothing else (no weights, no processor)."""
+    folder = ctx.tmp / "config_only"
+    folder.mkdir()
+    (folder / "config.json").write_text((ctx.tiny / "config.json").read_text())
     return folder
 
 
@@ -363,6 +371,66 @@ CASES: dict[str, Case] = {
         1,
         ("LoRA adapter folder",),
     ),  # fmt: skip
+    "eval model folder missing": Case(
+        lambda c: c.eval(model=c.tmp / "runs" / "nope"), 1, ("nope", "no such folder")
+    ),
+    "eval model folder without config": Case(lambda c: c.eval(model=c.tmp), 1, ("without config.json",)),
+    "eval model is not Qwen2.5-VL": Case(lambda c: c.eval(model=_gpt2(c)), 1, ("not Qwen2.5-VL",)),
+    "eval model without processor": Case(
+        lambda c: c.eval(model=_config_only(c)), 1, ("config_only", "no processor files")
+    ),
+    "eval model Hub id offline": Case(
+        lambda c: c.eval(model="someone/not-cached-model"), 1, ("someone/not-cached-model",)
+    ),
+    "annotate model folder missing": Case(
+        lambda c: c.annotate(model=c.tmp / "no_model"), 1, ("no_model", "no such folder")
+    ),
+    "annotate model is a file": Case(lambda c: c.annotate(model=_a_file(c)), 1, ("is a file",)),
+    "annotate model without processor": Case(
+        lambda c: c.annotate(model=_config_only(c)), 1, ("no processor files",)
+    ),
+    "merge-lora adapter missing": Case(
+        lambda c: ["merge-lora", "--adapter", str(c.tmp / "gone"), "--output_dir", str(c.tmp / "m")],
+        1,
+        ("gone", "no such folder"),
+    ),
+    "grpo negative value as a flag": Case(
+        lambda c: c.grpo("--learning_rate", "-1e-4"), 2, ("write --learning_rate=-1e-4",)
+    ),
+    "grpo unknown reward function": Case(
+        lambda c: c.grpo("--reward_funcs", "accuracy", "acuracy_v2"),
+        1,
+        ("unknown reward function", "acuracy_v2"),
+    ),
+    "grpo reward function not importable": Case(
+        lambda c: c.grpo("--reward_funcs", "accuracy", "no_such_module:f"), 1, ("no_such_module:f",)
+    ),
+    "sft record longer than max_length": Case(
+        lambda c: c.sft("--max_length", "12"), 1, ("tokens > max_length=12", "problem_id=")
+    ),
+    "eval output folder cannot be created": Case(
+        lambda c: c.eval(out="/proc/video-r1-no/eval"),
+        1,
+        ("--output_dir /proc/video-r1-no/eval", "cannot create"),
+    ),
+    "grpo output folder cannot be created": Case(
+        lambda c: c.grpo(out="/proc/video-r1-no/run"), 1, ("cannot create the folder /proc/video-r1-no",)
+    ),
+    "make-synthetic absurd image size": Case(
+        lambda c: [
+            "make-synthetic",
+            "--output_dir",
+            str(c.tmp / "syn"),
+            "--num_train",
+            "12",
+            "--num_test",
+            "1",
+            "--image_size",
+            "280000",
+        ],
+        1,
+        ("out of memory", "TiB"),
+    ),  # fmt: skip
     "plot without a run": Case(lambda c: ["plot", "--run", str(c.tmp / "empty")], 1, ("does not exist",)),
     "merge-lora a full checkpoint": Case(
         lambda c: ["merge-lora", "--adapter", str(c.tiny), "--output_dir", str(c.tmp / "m")],
@@ -403,3 +471,32 @@ def test_bad_input(name, tiny_checkpoint, synthetic_data, tmp_path, capsys):
     for fragment in case.says:
         assert fragment in lines[-1], f"{name}: {fragment!r} not in {lines[-1]!r}"
     assert _digest(ctx.guarded) == before, f"{name}: files of an earlier run changed"
+
+
+def test_a_file_size_limit_while_saving_is_one_line(tmp_path):
+    """EFBIG (here a ``ulimit -f`` of 200 kB while make-tiny writes its weights; safetensors reports it as
+    ``os error 27``) ends like a full disk: one line, exit 1."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000)); "
+        "from video_r1.cli.main import main; sys.exit(main(['make-tiny', '--output_dir', sys.argv[1]]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "tiny")], capture_output=True, text=True, timeout=300
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert lines[-1].startswith("video-r1 make-tiny: error: file too large: the file-size limit"), lines[-1]
+    assert "Traceback" not in proc.stderr
+
+
+def test_grpo_prompt_longer_than_max_prompt_length_is_one_line(
+    tiny_checkpoint, synthetic_data, tmp_path, capsys
+):
+    ctx = Ctx(tmp_path, Path(tiny_checkpoint), synthetic_data)
+    code = main(ctx.grpo("--max_prompt_length", "16"))
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert lines[-1].startswith("video-r1 grpo: error: problem_id=") and "max_prompt_length=16" in lines[-1]

@@ -252,3 +252,47 @@ def test_launcher_help_and_unknown_benchmark(capsys):
     assert "DECORD_EOF_RETRY_MAX=" in (REPO_ROOT / "scripts" / "eval_bench.sh").read_text()
     assert main(["eval", "--check", "--benchmarks", "nosuchbench"]) == 2
     assert "video-r1 eval: error: unknown benchmark(s) nosuchbench" in capsys.readouterr().err
+
+
+def _recorded_checkpoint(tiny_checkpoint, folder: Path, **record) -> Path:
+    """The tiny checkpoint's files (linked) plus a video_r1_run.json as a training run writes it."""
+    folder.mkdir()
+    for item in Path(tiny_checkpoint).iterdir():
+        (folder / item.name).symlink_to(item)
+    (folder / "video_r1_run.json").write_text(json.dumps(record), encoding="utf-8")
+    return folder
+
+
+def test_eval_defaults_to_the_preset_the_checkpoint_recorded(
+    tiny_checkpoint, synthetic_data, tmp_path, capsys
+):
+    ckpt = _recorded_checkpoint(tiny_checkpoint, tmp_path / "ckpt", vision_preset="tiny", max_frames=8)
+    out = tmp_path / "out"
+    args = eval_args(ckpt, out, synthetic_data["root"], ("synth", synthetic_data["test"]))
+    args.remove("--max_frames")
+    args.remove("16")
+    assert main([*args, "--limit", "2"]) == 0
+    assert (
+        "vision preset: tiny, max_frames 8 (what the checkpoint was trained with" in capsys.readouterr().out
+    )
+    settings = json.loads((out / "results.json").read_text())["settings"]
+    assert settings["preset"] == "tiny" and settings["frames"] == [8]
+    tiny = settings["preset_settings"]["8"]
+    assert tiny["name"] == "tiny" and tiny["video_max_pixels"] == 16 * 28 * 28
+    assert [row["sample_fps"] for row in read_lines(out / "synth_8f.jsonl") if row["sample_fps"]]
+
+
+def test_eval_preset_flag_and_the_paper_protocol_for_train_runs(tiny_checkpoint, tmp_path):
+    from video_r1.cli.eval import parse
+
+    tiny = _recorded_checkpoint(tiny_checkpoint, tmp_path / "tiny", vision_preset="tiny", max_frames=None)
+    config = parse(["--model_name_or_path", str(tiny), "--backend", "hf"])
+    assert (config.vision_preset, config.max_frames) == ("tiny", [16])  # the preset's own cap
+    config = parse(["--model_name_or_path", str(tiny), "--backend", "hf", "--vision_preset", "eval"])
+    assert (config.vision_preset, config.max_frames, config.vision_note) == ("eval", [32], "")
+    train = _recorded_checkpoint(tiny_checkpoint, tmp_path / "train", vision_preset="train", max_frames=16)
+    config = parse(["--model_name_or_path", str(train), "--backend", "hf"])
+    assert (config.vision_preset, config.max_frames) == ("eval", [32])  # trained on train: eval as the paper
+    assert "the paper's evaluation preset" in config.vision_note
+    config = parse(["--model_name_or_path", str(tiny_checkpoint), "--backend", "hf"])  # no record
+    assert (config.vision_preset, config.max_frames, config.vision_note) == ("eval", [32], "")

@@ -102,9 +102,7 @@ def test_help_documents_every_flag(command, capsys):
     parser = build_parser()
     missing = [a.option_strings[0] for a in parser._actions if a.option_strings and not a.help]
     assert not missing
-    with pytest.raises(SystemExit) as exc:
-        main([command, "--help"])
-    assert exc.value.code == 0
+    assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
     for flag in (
         "--use_peft",
@@ -137,6 +135,9 @@ def test_dtype_and_attention_reach_the_model(tiny_checkpoint, synthetic_data, tm
     assert trainer.model.dtype == torch.bfloat16
     assert trainer.model.config._attn_implementation == "eager"
     assert trainer.ref_model.dtype == torch.bfloat16  # beta 0.04: TRL's reference model, same settings
+    record = json.loads((tmp_path / "out" / "video_r1_run.json").read_text())  # what eval defaults to
+    assert record["vision_preset"] == "tiny" and record["trainer"] == "Recording"
+    assert (tmp_path / "out" / "trainer_state.json").is_file()  # what video-r1 plot reads
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -170,6 +171,8 @@ def test_sft_lora_through_the_cli_saves_an_adapter_and_resumes(
     config = _adapter_files_ok(full, tiny_checkpoint)
     assert config["r"] == 4 and config["lora_alpha"] == 8
     assert (full / "checkpoint-1" / "adapter_model.safetensors").is_file()
+    for folder in (full, full / "checkpoint-1"):  # the SFT trainer records its media settings too
+        assert json.loads((folder / "video_r1_run.json").read_text())["vision_preset"] == "tiny"
 
     resumed = tmp_path / "resumed"
     code = main(
@@ -221,6 +224,7 @@ def test_grpo_lora_adapter_evaluates_like_its_merged_model(
     merged = tmp_path / "merged"
     assert main(["merge-lora", str(adapter), str(merged), "--dtype", "float32"]) == 0
     assert (merged / "model.safetensors").is_file() and not (merged / "adapter_config.json").exists()
+    assert (merged / "video_r1_run.json").read_text() == (adapter / "video_r1_run.json").read_text()
 
     with_adapter = _eval_outputs(adapter, tmp_path / "eval_adapter", synthetic_data)
     from_merged = _eval_outputs(merged, tmp_path / "eval_merged", synthetic_data)

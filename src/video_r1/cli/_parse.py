@@ -29,6 +29,77 @@ def _parser_class():
     return CommandParser
 
 
+#: The packaged help and flag index of every command, written by scripts/gen_cli_docs.py (with docs/cli.md).
+INDEX_PATH = Path(__file__).with_name("help_index.json")
+#: argparse takes ``-5`` and ``-.5`` as values, not ``-1e-4`` (it reads that as a flag).
+_ARGPARSE_NEGATIVE = re.compile(r"^-\d+$|^-\d*\.\d+$")
+_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$", re.IGNORECASE)
+
+
+def load_index() -> dict[str, Any]:
+    """``{command: {"help": text, "flags": {flag: nargs}}}`` (no torch, transformers or TRL imported)."""
+    import json
+
+    return json.loads(INDEX_PATH.read_text(encoding="utf-8"))
+
+
+def check_negative_values(argv: Sequence[str]) -> None:
+    """``--learning_rate -1e-4``: argparse reads ``-1e-4`` as a flag; say to write ``--learning_rate=-1e-4``."""
+    for flag, value in zip(argv, argv[1:]):
+        if (
+            flag.startswith("--")
+            and "=" not in flag
+            and _NUMBER.match(value)
+            and not _ARGPARSE_NEGATIVE.match(value)
+        ):
+            raise UsageError(
+                f"{flag} {value}: a value starting with '-' is read as a flag; write {flag}={value}"
+            )
+
+
+def check_config_arg(argv: Sequence[str]) -> None:
+    """One ``--config`` with an existing file after it."""
+    if argv.count("--config") > 1:
+        raise UsageError("--config given more than once (one YAML file; flags override its values)")
+    if "--config" in argv:
+        index = argv.index("--config")
+        if index + 1 >= len(argv) or argv[index + 1].startswith("--"):
+            raise UsageError("--config needs a YAML file path")
+        path = Path(argv[index + 1])
+        if not path.is_file():
+            raise UsageError(f"--config {path}: no such file")
+
+
+def check_flags(argv: Sequence[str], known: Sequence[str]) -> None:
+    """Every ``--flag`` of ``argv`` is a flag of the command or an unambiguous prefix of one (argparse's rule)."""
+    unknown = []
+    for arg in argv:
+        if not arg.startswith("--") or arg == "--":
+            continue
+        name = arg.split("=", 1)[0]
+        if name in known:
+            continue
+        if len([flag for flag in known if flag.startswith(name)]) != 1:
+            unknown.append(name)
+    if unknown:
+        raise UsageError(f"unknown flag(s): {', '.join(unknown)} (see --help)")
+
+
+def precheck(command: str, argv: Sequence[str]) -> str | None:
+    """What can be told from the packaged index without importing the command's settings classes: the help
+    text when ``--help``/``-h`` is asked (returned), an unknown flag, ``--flag -1e-4``, a missing ``--config``
+    file (raised as :class:`UsageError`). ``None``: parse and run the command."""
+    entry = load_index().get(command)
+    if entry is None:  # a command added without regenerating the index: the full parser decides
+        return None
+    if "--help" in argv or "-h" in argv:
+        return entry["help"]
+    check_negative_values(argv)
+    check_flags(argv, list(entry["flags"]))
+    check_config_arg(argv)
+    return None
+
+
 def build_parser(prog: str, dataclass_types: Sequence[type], description: str | None = None):
     """The parser of a subcommand (also used to generate ``docs/cli.md``)."""
     return _parser_class()(list(dataclass_types), prog=prog, description=description)
@@ -74,15 +145,8 @@ def parse_command(
     import yaml
 
     argv = merge_repeated(argv, repeatable)
-    if argv.count("--config") > 1:
-        raise UsageError("--config given more than once (one YAML file; flags override its values)")
-    if "--config" in argv:
-        index = argv.index("--config")
-        if index + 1 >= len(argv) or argv[index + 1].startswith("--"):
-            raise UsageError("--config needs a YAML file path")
-        path = Path(argv[index + 1])
-        if not path.is_file():
-            raise UsageError(f"--config {path}: no such file")
+    check_negative_values(argv)
+    check_config_arg(argv)
     parser = build_parser(prog, dataclass_types, description)
     try:
         return tuple(parser.parse_args_and_config(argv))

@@ -182,6 +182,7 @@ def run_training(
     """
     from trl import get_peft_config
 
+    from video_r1.cli._model import check_model
     from video_r1.cli._parse import parse_command
     from video_r1.data.records import load_records
     from video_r1.errors import UsageError
@@ -193,6 +194,7 @@ def run_training(
     if not model_args.model_name_or_path or not data_args.dataset_name:
         raise UsageError("--model_name_or_path and --dataset_name are required")
     check_not_adapter(model_args.model_name_or_path, f"video-r1 {command}")
+    check_model(model_args.model_name_or_path)
     apply_model_init_args(model_args, training_args)
 
     dataset = load_records(
@@ -216,6 +218,7 @@ def run_training(
         # original's `trainer.model.config.use_cache = True` before saving.
         trainer.model.config.use_cache = True
     trainer.save_model(training_args.output_dir)
+    trainer.save_state()  # trainer_state.json beside the model: `video-r1 plot --run OUTPUT_DIR` reads it
     if trainer.accelerator.is_main_process:
         trainer.processing_class.save_pretrained(training_args.output_dir)
     end_distributed_run()

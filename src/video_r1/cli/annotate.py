@@ -37,6 +37,11 @@ def main(argv: list[str]) -> int:
     from video_r1.annotate import AnnotateConfig, annotate
 
     (config,) = parse_command(PROG, [AnnotateConfig], argv, description=DESCRIPTION)
+    from video_r1.cli._model import check_model
+
+    check_model(config.model_name_or_path)
+    if getattr(config, "vision_note", ""):
+        print(config.vision_note, flush=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         summary = annotate(config)

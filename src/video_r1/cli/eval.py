@@ -131,6 +131,8 @@ def _run_convert(config) -> int:
 
 def main(argv: list[str]) -> int:
     config = parse(argv)
+    if getattr(config, "vision_note", ""):
+        print(config.vision_note, flush=True)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if config.check:
         return _run_check(config, config.check_decode)
@@ -140,6 +142,9 @@ def main(argv: list[str]) -> int:
         from video_r1.cli._parse import UsageError
 
         raise UsageError("--model_name_or_path is required (or use --check to only check media)")
+    from video_r1.cli._model import check_model
+
+    check_model(config.model_name_or_path)
 
     from video_r1.evaluation.runner import run_eval
 

@@ -69,21 +69,138 @@ def main(argv: list[str] | None = None) -> int:
             f"video-r1: error: unknown command {name!r}; commands: {', '.join(SUBCOMMANDS)}", file=sys.stderr
         )
         return 2
-    module = importlib.import_module(SUBCOMMANDS[name][0])
     try:
+        from video_r1.cli._parse import precheck
+
+        help_text = precheck(name, rest)  # from the packaged index: no torch, transformers or TRL yet
+        if help_text is not None:
+            print(help_text)
+            return 0
+        if name in ("eval", "annotate", "grpo", "sft"):
+            check_model_flag(rest)
+        if name not in ("plot", "merge-lora"):  # plot's --out is a PNG; merge-lora checks its adapter first
+            check_output_dir(rest)
+        module = importlib.import_module(SUBCOMMANDS[name][0])
         return int(module.main(rest) or 0)
     except UsageError as err:
         return _one_line(name, err, 2, debug)
     except UserError as err:
         return _one_line(name, err, 1, debug)
-    except OSError as err:
-        if err.errno != errno.ENOSPC:
-            raise
-        where = f" writing {err.filename}" if err.filename else ""
+    except MemoryError as err:
         message = (
-            f"no space left on the device{where}; free some space and run the same command again (it resumes)"
+            f"out of memory ({' '.join(str(err).split()) or 'MemoryError'}): an input or a setting asks for more "
+            "than this machine has (a huge image or frame size, too many frames or pixels per frame, a large "
+            "batch); lower it"
         )
         return _one_line(name, message, 1, debug)
+    except Exception as err:
+        message = _write_failure(err)
+        if message is None:
+            raise
+        return _one_line(name, message, 1, debug)
+
+
+#: errno of a write that failed for want of room, and what to tell the user.
+WRITE_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EFBIG: "file too large: the file-size limit (ulimit -f) or the file system's maximum was reached",
+    errno.EDQUOT: "disk quota exceeded",
+}
+
+
+def _write_failure(err: BaseException) -> str | None:
+    """The one-line message for a write that failed for want of room (an ``OSError``, or the same error
+    reported by safetensors' Rust writer as ``... (os error 28)``), else ``None`` (a bug: keep the traceback)."""
+    import re
+
+    code, where = None, ""
+    if isinstance(err, OSError):
+        code = err.errno
+        where = f" writing {err.filename}" if err.filename else ""
+    elif type(err).__name__ == "SafetensorError":
+        found = re.search(r"os error (\d+)", str(err))
+        code = int(found.group(1)) if found else None
+        where = " writing a .safetensors file"
+    if code not in WRITE_ERRORS:
+        return None
+    return (
+        f"{WRITE_ERRORS[code]}{where}; free some space (or raise the limit) and run the same command again "
+        "(it resumes)"
+    )
+
+
+def _flag_value(argv: list[str], names: tuple[str, ...]) -> str | None:
+    for i, arg in enumerate(argv):
+        key, eq, value = arg.partition("=")
+        if key in names:
+            if eq:
+                return value
+            return argv[i + 1] if i + 1 < len(argv) and not argv[i + 1].startswith("--") else None
+    return None
+
+
+def _config_value(argv: list[str], key: str):
+    """``key`` of the ``--config`` YAML file, or ``None`` (no file, not a mapping, does not parse)."""
+    from pathlib import Path
+
+    config = _flag_value(argv, ("--config",))
+    if not config:
+        return None
+    try:
+        import yaml
+
+        loaded = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    except Exception:  # the parser reports a bad YAML file in its own words
+        return None
+    return loaded.get(key) if isinstance(loaded, dict) else None
+
+
+def check_model_flag(argv: list[str]) -> None:
+    """The model path's torch-free checks (:func:`video_r1.cli._model.quick_check`), before the parse."""
+    from video_r1.cli._model import quick_check
+
+    value = _flag_value(argv, ("--model_name_or_path", "--model_path"))
+    if value is None:
+        value = _config_value(argv, "model_name_or_path")
+    if value and isinstance(value, str):
+        quick_check(value)
+
+
+def check_output_dir(argv: list[str]) -> None:
+    """Refuse an ``--output_dir`` (or ``--config``'s ``output_dir``) that cannot be created, before any work:
+    the folders are made and removed again (e.g. ``/proc/x``: one line, not a traceback at the first save)."""
+    from pathlib import Path
+
+    from video_r1.errors import UserError
+    from video_r1.resumable import check_output_path
+
+    value = _flag_value(argv, ("--output_dir", "--out"))
+    if value is None:
+        value = _config_value(argv, "output_dir")
+    if not value or not isinstance(value, str):
+        return
+    check_output_path(value)  # a file where a folder must be: a usage error (exit 2)
+    target = Path(value).expanduser()
+    missing = []
+    for folder in (target, *target.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    created = []
+    try:
+        for folder in reversed(missing):
+            folder.mkdir()
+            created.append(folder)
+    except OSError as err:
+        raise UserError(
+            f"--output_dir {value}: cannot create the folder {err.filename or ''} ({err.strerror})"
+        ) from None
+    finally:
+        for folder in reversed(created):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
 
 
 def _close_progress_bars() -> None:

@@ -11,6 +11,7 @@ stage need a full checkpoint, which this command writes: the base model loaded w
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 
 from video_r1.cli._parse import build_parser as _build
@@ -65,7 +66,9 @@ def main(argv: list[str]) -> int:
     import torch
     from transformers import AutoProcessor
 
+    from video_r1.cli._model import check_model
     from video_r1.errors import ModelPathError
+    from video_r1.generation import RUN_RECORD_NAME
     from video_r1.models.qwen2_5_vl import adapter_base, load_model, processor_path
 
     positional = []  # the old spelling `merge-lora ADAPTER OUT`, kept for one release
@@ -73,13 +76,19 @@ def main(argv: list[str]) -> int:
         positional.append(argv.pop(0))
     argv = [*(f for pair in zip(("--adapter", "--output_dir"), positional) for f in pair), *argv]
     (args,) = parse_command(PROG, [MergeLoraArguments], argv, description=DESCRIPTION)
+    if not os.path.isdir(args.adapter):
+        raise ModelPathError(f"--adapter {args.adapter}: no such folder")
     base = adapter_base(args.adapter)
     if base is None:
         raise ModelPathError(f"{args.adapter} has no adapter_config.json: not a LoRA adapter folder")
+    check_model(args.adapter, "--adapter")  # and its base model, before any Hub call
     dtype = args.dtype if args.dtype == "auto" else getattr(torch, args.dtype)
     model = load_model(args.adapter, dtype=dtype, merge_adapter=True)
     model.config.use_cache = True  # a checkpoint for generation
     model.save_pretrained(args.output_dir)
     AutoProcessor.from_pretrained(processor_path(args.adapter)).save_pretrained(args.output_dir)
+    record = os.path.join(args.adapter, RUN_RECORD_NAME)
+    if os.path.isfile(record):  # the preset the adapter was trained with, for `video-r1 eval` of the merge
+        shutil.copy2(record, os.path.join(args.output_dir, RUN_RECORD_NAME))
     print(f"{args.adapter} (adapter) + {base} (base) merged into {args.output_dir}")
     return 0

@@ -156,6 +156,7 @@ def run_seed(
     from transformers import AutoProcessor
 
     from video_r1.data.records import load_records
+    from video_r1.demo.log import use_compact_log
     from video_r1.models.qwen2_5_vl import load_model
     from video_r1.testing.tiny import build_tiny_checkpoint
     from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoSFTConfig, VideoSFTTrainer
@@ -242,9 +243,11 @@ def run_seed(
             frame_cache=cache,
         )
         sft_trainer.add_callback(stopper)
+    use_compact_log(sft_trainer, "sft", progress)
     sft_trainer.train()
     sft_trainer.model.config.use_cache = True
     sft_trainer.save_model(str(sft_dir))
+    sft_trainer.save_state()  # trainer_state.json: what `video-r1 plot --run <out>/sft` reads
     sft_trainer.processing_class.save_pretrained(str(sft_dir))
     seconds["sft"] = clock.seconds()
     clock = Clock()
@@ -269,8 +272,10 @@ def run_seed(
         rl_trainer = TGRPOTrainer(
             model=str(sft_dir), args=rl_args, train_dataset=rl_records, media_loader=cache
         )
+        use_compact_log(rl_trainer, arm, progress)
         rl_trainer.train()
         rl_trainer.save_model(str(rl_dir))
+        rl_trainer.save_state()
         rl_trainer.processing_class.save_pretrained(str(rl_dir))
         seconds[arm] = clock.seconds()
         clock = Clock()

@@ -13,6 +13,7 @@ from video_r1.resumable import check_output_path
 #: Default of ``--max_error_fraction``: a benchmark with more error samples than this gets no score.
 DEFAULT_MAX_ERROR_FRACTION = 0.05
 COMPARE_CHOICES = ("original",)
+VISION_PRESETS = ("eval", "train", "tiny")
 
 
 @dataclass
@@ -55,11 +56,22 @@ class EvalConfig(GenerationArguments):
             "pointing out); by default such a sample is an error naming the record."
         },
     )
-    max_frames: list[int] = field(
-        default_factory=lambda: [32],
+    vision_preset: str | None = field(
+        default=None,
+        metadata={
+            "help": "How frames are decoded: eval (256*28*28 px per frame, the paper's evaluation), train "
+            "(128*28*28 px, 16 frames) or tiny (the CPU demo's small clips). Default: the preset the checkpoint "
+            "was trained with when its run recorded one (video_r1_run.json; a 'train' run is evaluated with "
+            "eval, as in the paper), else eval; the choice is printed.",
+            "choices": ["eval", "train", "tiny"],
+        },
+    )
+    max_frames: list[int] | None = field(
+        default=None,
         metadata={
             "help": "Frame counts to evaluate at (the paper: 16 32 64); frames are sampled at 2 fps up to this "
-            "many, 256*28*28 px each (the eval preset)."
+            "many (default: the frame cap of the vision preset, 32 for eval, or the one the checkpoint "
+            "recorded)."
         },
     )
     limit: int | None = field(
@@ -178,6 +190,18 @@ class EvalConfig(GenerationArguments):
                 "with --benchmark_file NAME=PATH)"
             )
         self.benchmarks = names
+        if self.vision_preset is not None and self.vision_preset not in VISION_PRESETS:
+            raise ValueError(f"vision_preset must be one of {VISION_PRESETS}, got {self.vision_preset!r}")
+        no_model = self.check or self.convert_media or not self.model_name_or_path
+        self.vision_preset, recorded_frames = (
+            (self.vision_preset or "eval", None)
+            if no_model
+            else self.recorded_vision(self.vision_preset, "eval")
+        )
+        if self.max_frames is None:
+            from video_r1.data.vision import get_preset
+
+            self.max_frames = [recorded_frames or get_preset(self.vision_preset).max_frames]
         bad = [f for f in self.max_frames if int(f) < 2 or int(f) % 2]
         if bad or not self.max_frames:
             raise ValueError(f"max_frames must be even numbers >= 2, got {self.max_frames}")
@@ -194,7 +218,6 @@ class EvalConfig(GenerationArguments):
             raise ValueError("--convert_media runs the check itself; do not combine it with --check")
         check_output_path(self.output_dir)
         if self.output_dir is None:
-            no_model = self.check or self.convert_media or not self.model_name_or_path
             self.output_dir = (
                 "eval_results"
                 if no_model

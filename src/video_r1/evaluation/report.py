@@ -246,8 +246,8 @@ def render_markdown(results: Mapping[str, Any], compare: str | None = None) -> s
     for key in ("model", "backend", "dtype", "batch_size", "temperature", "top_p", "max_new_tokens", "seed"):
         lines.append(f"- {key}: {settings.get(key)}")
     lines.append(
-        f"- vision: preset eval, {'/'.join(map(str, frames_list))} frames max at 2 fps, "
-        "256*28*28 px per frame (min 128*28*28), prompt variant eval; "
+        f"- vision: preset {settings.get('preset', 'eval')}, {'/'.join(map(str, frames_list))} frames max at 2 "
+        f"fps, {_pixels(settings)}, prompt variant eval; "
         f"temporal_rope {settings.get('temporal_rope')}; video backend {settings.get('video_backend')}"
     )
     if settings.get("max_error_fraction") is not None:
@@ -255,6 +255,19 @@ def render_markdown(results: Mapping[str, Any], compare: str | None = None) -> s
     if settings.get("limit") is not None:
         lines.append(f"- limit: first {settings['limit']} samples per benchmark (smoke test, not comparable)")
     return "\n".join(lines) + "\n"
+
+
+def _pixels(settings: dict) -> str:
+    """``256*28*28 px per frame (min 128*28*28)`` from the recorded preset settings."""
+    presets = list((settings.get("preset_settings") or {}).values())
+    if not presets:
+        return "256*28*28 px per frame (min 128*28*28)"
+
+    def tokens(px: int) -> str:
+        return f"{px // 784}*28*28" if px % 784 == 0 else str(px)
+
+    first = presets[0]
+    return f"{tokens(first['video_max_pixels'])} px per frame (min {tokens(first['video_min_pixels'])})"
 
 
 def write_reports(

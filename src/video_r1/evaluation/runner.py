@@ -6,7 +6,7 @@ For each frame count (``--max_frames``) and benchmark, the runner
    JSONL) and checks each one on its own: a malformed record (e.g. no ``problem_type``; the original crashed
    on it) becomes an error entry for that sample only, with a message naming the record id, file and line;
 2. skips samples already in ``{output_dir}/{benchmark}_{frames}f.jsonl`` (a resumed run), generates the rest
-   with the chosen backend (prompt variant ``"eval"``, vision preset ``eval`` with ``max_frames``), scores
+   with the chosen backend (prompt variant ``"eval"``, vision preset ``config.vision_preset``, ``eval`` by default, with ``max_frames``), scores
    each output (:func:`video_r1.evaluation.scoring.score`) and appends one line per sample as soon as its
    batch finishes (flushed and fsync-ed; a kill loses at most the batch in flight);
 3. aggregates over every sample of the file that belongs to this run's selection (not only the new ones,
@@ -199,7 +199,9 @@ def run_settings(config: EvalConfig, frames: int | None = None) -> dict[str, Any
         "variant": PROMPT_VARIANT,
     }
     if frames is not None:
-        settings["preset"] = asdict(get_preset("eval", max_frames=frames, video_backend=config.video_backend))
+        settings["preset"] = asdict(
+            get_preset(config.vision_preset, max_frames=frames, video_backend=config.video_backend)
+        )
         settings["preset"].pop("video_backend")
     return settings
 
@@ -249,7 +251,7 @@ def _make_backend_factory(config: EvalConfig) -> BackendFactory:
     def factory(frames: int):
         from video_r1.data.vision import get_preset
 
-        preset = get_preset("eval", max_frames=frames, video_backend=config.video_backend)
+        preset = get_preset(config.vision_preset, max_frames=frames, video_backend=config.video_backend)
         backend = state.get("backend")
         if backend is None:
             backend = state["backend"] = config.load_backend(preset, config.effective_batch_size())
@@ -460,7 +462,7 @@ def results_settings(config: EvalConfig) -> dict[str, Any]:
     settings = run_settings(config)
     settings.update(
         frames=list(config.max_frames),
-        preset="eval",
+        preset=config.vision_preset,
         preset_settings={str(frames): run_settings(config, frames)["preset"] for frames in config.max_frames},
         limit=config.limit,
         eval_dir=None if config.eval_dir is None else str(Path(config.eval_dir).resolve()),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from video_r1.errors import UnknownRewardError
 from video_r1.rewards.accuracy import ORIGINAL_DIFFERENCES, accuracy_reward, extract_answer
 from video_r1.rewards.format import format_reward
 from video_r1.rewards.group import TEMPORAL_MODES, GroupBonuses, GroupRules, group_bonuses, grpo_advantages
@@ -45,7 +46,7 @@ def get_reward_funcs(names: list[str]) -> list[RewardFunc]:
 
     A name is a key of :data:`REWARD_FUNCS` or ``"package.module:function"`` for a function of your own
     (importable from ``PYTHONPATH``) with the TRL signature ``f(completions, **columns) -> list[float]``.
-    Unknown names raise ``ValueError``.
+    Unknown names raise :class:`~video_r1.errors.UnknownRewardError` (a ``ValueError``).
     """
     import importlib
 
@@ -58,11 +59,11 @@ def get_reward_funcs(names: list[str]) -> list[RewardFunc]:
             try:
                 funcs.append(getattr(importlib.import_module(module_name), attr))
             except (ImportError, AttributeError) as err:
-                raise ValueError(f"reward function {name!r} could not be imported: {err}") from err
+                raise UnknownRewardError(f"reward function {name!r} could not be imported: {err}") from err
         else:
             unknown.append(name)
     if unknown:
-        raise ValueError(
+        raise UnknownRewardError(
             f"unknown reward function(s) {unknown}; available: {sorted(REWARD_FUNCS)} or 'module:function'"
         )
     return funcs

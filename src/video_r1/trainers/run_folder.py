@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path
 
 from video_r1.errors import UserError
+from video_r1.trainers.run_record import write_run_record
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ RUN_FILES = (
     "pytorch_model.bin",
     "adapter_config.json",
     "adapter_model.safetensors",
+    "video_r1_run.json",
 )
 #: Values of ``--resume_from_checkpoint`` that mean "the newest checkpoint of output_dir".
 RESUME_LAST = ("last", "latest", "true")
@@ -104,7 +106,13 @@ def clear_run(output_dir: str | os.PathLike[str], names: list[str]) -> None:
 
 
 class RunFolderMixin:
-    """Trainer mixin: checks the output folder and the checkpoint before ``train`` (see the module)."""
+    """Trainer mixin: checks the output folder and the checkpoint before ``train`` (see the module); every
+    ``save_model`` (final model and checkpoints) also writes ``video_r1_run.json`` (:mod:`.run_record`)."""
+
+    def save_model(self, output_dir=None, _internal_call=False):
+        super().save_model(output_dir, _internal_call)
+        if self.args.should_save:
+            write_run_record(output_dir or self.args.output_dir, self.args, type(self).__name__)
 
     def train(self, resume_from_checkpoint=None, *args, **kwargs):
         output_dir = self.args.output_dir

@@ -38,6 +38,7 @@ import torch
 from trl import SFTConfig, SFTTrainer
 
 from video_r1.data.collate import build_processor_inputs
+from video_r1.errors import PromptTooLongError
 from video_r1.models.qwen2_5_vl import install_released_mrope
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.common import decode_media_on_access, start_trainer
@@ -228,7 +229,7 @@ class VideoSFTCollator:
         if self.max_length is not None:
             for row, length in zip(rows, attention_mask.sum(dim=1).tolist(), strict=True):
                 if length > self.max_length:
-                    raise ValueError(
+                    raise PromptTooLongError(
                         f"{_record_name(row)}: {length} tokens > max_length={self.max_length}; video SFT does "
                         "not truncate (it would cut vision tokens or the answer): raise max_length or set it "
                         "to None (the original's behaviour)"

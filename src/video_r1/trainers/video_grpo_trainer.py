@@ -35,6 +35,7 @@ import torch
 from trl import GRPOTrainer
 
 from video_r1.data.collate import INDEX_COLUMN, build_processor_inputs
+from video_r1.errors import PromptTooLongError
 from video_r1.models.qwen2_5_vl import (
     VIDEO_KEYS,
     VISION_KEYS,
@@ -186,7 +187,7 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
             ids, fields, mm = cache[key]
             limit = self.args.max_prompt_length
             if limit is not None and len(ids) > limit:
-                raise ValueError(
+                raise PromptTooLongError(
                     f"problem_id={row.get('problem_id')} ({row.get('media_path')}): prompt has {len(ids)} tokens "
                     f"(text + vision), more than max_prompt_length={limit}; lower max_frames or the vision "
                     "preset's pixels, or raise max_prompt_length (prompts are never truncated: cutting vision "
