@@ -149,7 +149,10 @@ def test_training_records_on_shared_storage(command, synthetic_data, tmp_path, c
     settings = tmp_path / "settings.yaml"
     settings.write_text("allow_outside_data_root: true\n")
     assert len(load("--config", str(settings))) == 3  # and as a --config key
-    assert "--config key allow_outside_data_root is deprecated" in capsys.readouterr().err
+    assert (
+        "--config key allow_outside_data_root is deprecated, use allow_parent_traversal ("
+        in capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize("command", ["grpo", "sft"])

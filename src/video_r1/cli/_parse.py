@@ -27,9 +27,12 @@ DEPRECATED_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
-def _warn_deprecated(prog: str, old: str, prefix: str) -> str:
+def _warn_deprecated(prog: str, old: str, as_flag: bool) -> str:
     new, why = DEPRECATED_NAMES[old]
-    print(f"{prog}: warning: {prefix}{old} is deprecated, use {prefix}{new} ({why})", file=sys.stderr)
+    said = (
+        f"--{old} is deprecated, use --{new}" if as_flag else f"--config key {old} is deprecated, use {new}"
+    )
+    print(f"{prog}: warning: {said} ({why})", file=sys.stderr)
     return new
 
 
@@ -37,7 +40,7 @@ def _warn_deprecated_flags(prog: str, argv: Sequence[str]) -> None:
     for arg in argv:
         name = arg.split("=", 1)[0]
         if name.startswith("--") and name[2:].replace("-", "_") in DEPRECATED_NAMES:
-            _warn_deprecated(prog, name[2:].replace("-", "_"), "--")
+            _warn_deprecated(prog, name[2:].replace("-", "_"), as_flag=True)
 
 
 def _parser_class():
@@ -53,7 +56,7 @@ def _parser_class():
             renamed = {}
             for key, value in kwargs.items():
                 if key in DEPRECATED_NAMES:
-                    key = _warn_deprecated(self.prog, key, "--config key ")
+                    key = _warn_deprecated(self.prog, key, as_flag=False)
                 renamed[key] = value
             return super().set_defaults_with_config(**renamed)
 
