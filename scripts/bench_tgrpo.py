@@ -248,10 +248,12 @@ def child_rss(args) -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def bench_rss(ckpt, data, preset, generations, results):
-    """Both children run at once: each reports its own peak, which the other does not change."""
-    children = {
-        reuse: subprocess.Popen(
+def bench_rss(ckpt, data, preset, generations, results, parallel=False):
+    """One fresh process per setting. ``parallel`` (the smoke) starts both at once to save time: each still
+    reports its own peak, but under memory pressure a peak could be read low, so full runs go one by one."""
+
+    def start(reuse):
+        return subprocess.Popen(
             [sys.executable, __file__, "--child-rss", "--child-reuse", reuse, "--child-ckpt", str(ckpt)]
             + ["--child-data", str(data), "--child-preset", preset, "--generations", str(generations)]
             + ["--completion_length", str(COMPLETION)],
@@ -260,15 +262,22 @@ def bench_rss(ckpt, data, preset, generations, results):
             text=True,
             env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
         )
-        for reuse in ("on", "off")
-    }
-    for reuse, child in children.items():
+
+    def finish(reuse, child):
         out, err = child.communicate()
         if child.returncode != 0:
             raise RuntimeError(
                 f"peak-RSS child (reuse {reuse}) failed with exit {child.returncode}:\n{err[-3000:]}"
             )
         emit(f"peak_rss_reuse_{reuse}", float(out.strip().splitlines()[-1]), "MiB", results)
+
+    if parallel:
+        children = {reuse: start(reuse) for reuse in ("on", "off")}
+        for reuse, child in children.items():
+            finish(reuse, child)
+    else:
+        for reuse in ("on", "off"):
+            finish(reuse, start(reuse))
 
 
 def main() -> None:
@@ -338,7 +347,7 @@ def main() -> None:
             data_repeats = 1 if args.smoke else max(2, args.repeats // 2)
             bench_data_wait(ckpt, dataset, tmp, args.generations, preset, args.steps, data_repeats, results)
         if "rss" in parts:
-            bench_rss(ckpt, data, preset, args.generations, results)
+            bench_rss(ckpt, data, preset, args.generations, results, parallel=args.smoke)
 
     def val(name, fmt="{:.3f}"):
         return fmt.format(results[name][0]) if name in results else "-"
