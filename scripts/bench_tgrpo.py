@@ -249,8 +249,9 @@ def child_rss(args) -> None:
 
 
 def bench_rss(ckpt, data, preset, generations, results, parallel=False):
-    """One fresh process per setting. ``parallel`` (the smoke) starts both at once to save time: each still
-    reports its own peak, but under memory pressure a peak could be read low, so full runs go one by one."""
+    """One fresh process per setting. ``parallel`` (the smoke, ~1 GiB each) starts both at once to save time;
+    full runs go one by one: two multi-GiB children at once can run a shared machine out of memory (an OOM
+    kill of the reuse-off child was seen with two benches running)."""
 
     def start(reuse):
         return subprocess.Popen(
