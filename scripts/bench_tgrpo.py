@@ -1,6 +1,7 @@
 """T-GRPO performance, measured side by side in one run on CPU: vision reuse, T-GRPO vs GRPO, data wait, memory.
 
     .venv/bin/python scripts/bench_tgrpo.py [--repeats 5] [--steps 4] [--generations 8] [--synthetic]
+    .venv/bin/python scripts/bench_tgrpo.py --smoke    # every part at toy sizes in seconds (scripts/test.sh)
 
 The model is the tiny offline Qwen2.5-VL with a vision-heavy size override (vision tower 128 wide, 4 deep);
 the video is ../shared/media/video1.mp4 (22 s, 640x360) under the ``train`` vision preset (16 frames at
@@ -19,6 +20,11 @@ the video is ../shared/media/video1.mp4 (22 s, 640x360) under the ``train`` visi
 Runs alternate between the compared settings so machine noise hits both alike; values are medians over
 ``--repeats``. Prints one JSON line per measurement (``{"bench": ..., "value": ..., "unit": ...}``) and a
 table at the end.
+
+``--smoke`` runs every part once at toy sizes (the default tiny model, a small synthetic clip built here, the
+``tiny`` preset, G=2, 2 steps, 8 new tokens) so that CI notices when a change breaks the benchmark; it checks
+that every measurement was taken and that vision reuse encodes each distinct video once (never a timing),
+and its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -45,11 +51,17 @@ def emit(name: str, value: float, unit: str, results: dict) -> None:
     print(json.dumps({"bench": name, "value": round(value, 4), "unit": unit}), flush=True)
 
 
-def prepare(tmp: Path, synthetic: bool) -> tuple[Path, Path, str, str]:
+def prepare(tmp: Path, synthetic: bool, smoke: bool = False) -> tuple[Path, Path, str, str]:
     """(checkpoint, records JSON, preset, description of the video)."""
     from video_r1.data.synthetic import make_synthetic
     from video_r1.testing.tiny import build_tiny_checkpoint
 
+    if smoke:
+        ckpt = Path(build_tiny_checkpoint(tmp / "tiny"))
+        paths = make_synthetic(
+            tmp / "data", num_train=8, num_test=2, seed=0, image_fraction=0.0, progress=False
+        )
+        return ckpt, Path(paths["train"]), "tiny", "synthetic 8-frame 56x56 clips (smoke: toy sizes)"
     ckpt = Path(build_tiny_checkpoint(tmp / "tiny", **VISION_HEAVY))
     if synthetic or not SHARED_VIDEO.is_file():
         paths = make_synthetic(
@@ -74,6 +86,10 @@ def prepare(tmp: Path, synthetic: bool) -> tuple[Path, Path, str, str]:
     return ckpt, data, "train", "../shared/media/video1.mp4 (16 frames, train preset)"
 
 
+#: New tokens per completion (``--completion_length``; the smoke uses fewer).
+COMPLETION = 32
+
+
 def make_trainer(ckpt, dataset, out, generations, preset, **overrides):
     from video_r1.trainers import TGRPOConfig, TGRPOTrainer
 
@@ -81,7 +97,7 @@ def make_trainer(ckpt, dataset, out, generations, preset, **overrides):
         output_dir=str(out),
         per_device_train_batch_size=2 * generations,
         num_generations=generations,
-        max_completion_length=32,
+        max_completion_length=COMPLETION,
         max_steps=4,
         logging_steps=1,
         report_to="none",
@@ -104,10 +120,10 @@ def logprob_batch(trainer, generations):
 
     rows = [trainer.train_dataset[0]] * generations + [trainer.train_dataset[1]] * generations
     rollout = trainer._prepare_rollout(rows)
-    completions = torch.randint(100, 300, (len(rows), 32), generator=torch.Generator().manual_seed(0))
+    completions = torch.randint(100, 300, (len(rows), COMPLETION), generator=torch.Generator().manual_seed(0))
     width = max(len(ids) for ids in rollout["prompt_ids"])
     prompt = torch.full((len(rows), width), trainer.processing_class.tokenizer.pad_token_id)
-    mask = torch.zeros((len(rows), width + 32), dtype=torch.long)
+    mask = torch.zeros((len(rows), width + COMPLETION), dtype=torch.long)
     for i, ids in enumerate(rollout["prompt_ids"]):
         prompt[i, width - len(ids) :] = torch.tensor(ids)
         mask[i, width - len(ids) :] = 1
@@ -132,7 +148,7 @@ def bench_logprob(ckpt, dataset, tmp, generations, preset, repeats, results):
             start = time.perf_counter()
             with torch.no_grad(), trainer._vision_rows(vision):
                 trainer._get_per_token_logps_and_entropies(
-                    trainer.model, ids, mask, 32, batch_size=generations
+                    trainer.model, ids, mask, COMPLETION, batch_size=generations
                 )
             if rep:  # the first round is warm-up
                 times[reuse].append(time.perf_counter() - start)
@@ -232,20 +248,41 @@ def child_rss(args) -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def bench_rss(ckpt, data, preset, generations, results):
-    for reuse in ("on", "off"):
-        out = subprocess.run(
+def bench_rss(ckpt, data, preset, generations, results, parallel=False):
+    """One fresh process per setting. ``parallel`` (the smoke, ~1 GiB each) starts both at once to save time;
+    full runs go one by one: two multi-GiB children at once can run a shared machine out of memory (an OOM
+    kill of the reuse-off child was seen with two benches running)."""
+
+    def start(reuse):
+        return subprocess.Popen(
             [sys.executable, __file__, "--child-rss", "--child-reuse", reuse, "--child-ckpt", str(ckpt)]
-            + ["--child-data", str(data), "--child-preset", preset, "--generations", str(generations)],
-            capture_output=True,
+            + ["--child-data", str(data), "--child-preset", preset, "--generations", str(generations)]
+            + ["--completion_length", str(COMPLETION)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=True,
             env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
         )
-        emit(f"peak_rss_reuse_{reuse}", float(out.stdout.strip().splitlines()[-1]), "MiB", results)
+
+    def finish(reuse, child):
+        out, err = child.communicate()
+        if child.returncode != 0:
+            raise RuntimeError(
+                f"peak-RSS child (reuse {reuse}) failed with exit {child.returncode}:\n{err[-3000:]}"
+            )
+        emit(f"peak_rss_reuse_{reuse}", float(out.strip().splitlines()[-1]), "MiB", results)
+
+    if parallel:
+        children = {reuse: start(reuse) for reuse in ("on", "off")}
+        for reuse, child in children.items():
+            finish(reuse, child)
+    else:
+        for reuse in ("on", "off"):
+            finish(reuse, start(reuse))
 
 
 def main() -> None:
+    global COMPLETION
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -262,12 +299,28 @@ def main() -> None:
     parser.add_argument(
         "--only", default="logprob,steps,data,rss", help="comma list of parts to run (default: all four)"
     )
+    parser.add_argument(
+        "--completion_length",
+        type=int,
+        default=COMPLETION,
+        help=f"new tokens per completion (default {COMPLETION})",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="every part once at toy sizes, in seconds, checking that it runs (CI); the figures mean nothing",
+    )
     parser.add_argument("--child-rss", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-reuse", help=argparse.SUPPRESS)
     parser.add_argument("--child-ckpt", help=argparse.SUPPRESS)
     parser.add_argument("--child-data", help=argparse.SUPPRESS)
     parser.add_argument("--child-preset", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    COMPLETION = args.completion_length
+    if args.smoke:
+        args.repeats, args.steps, args.generations, COMPLETION = 1, 2, 2, 8
+        # toy tensors gain nothing from a second thread; on a busy CI machine it only spins
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import logging
 
@@ -284,7 +337,7 @@ def main() -> None:
     results: dict[str, tuple[float, str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        ckpt, data, preset, what = prepare(tmp, args.synthetic)
+        ckpt, data, preset, what = prepare(tmp, args.synthetic, args.smoke)
         print(f"# tiny Qwen2.5-VL {VISION_HEAVY}, G={args.generations}, video: {what}", flush=True)
         dataset = load_records(data)
         if "logprob" in parts:
@@ -292,11 +345,10 @@ def main() -> None:
         if "steps" in parts:
             bench_steps(ckpt, dataset, tmp, args.generations, preset, args.steps, args.repeats, results)
         if "data" in parts:
-            bench_data_wait(
-                ckpt, dataset, tmp, args.generations, preset, args.steps, max(2, args.repeats // 2), results
-            )
+            data_repeats = 1 if args.smoke else max(2, args.repeats // 2)
+            bench_data_wait(ckpt, dataset, tmp, args.generations, preset, args.steps, data_repeats, results)
         if "rss" in parts:
-            bench_rss(ckpt, data, preset, args.generations, results)
+            bench_rss(ckpt, data, preset, args.generations, results, parallel=args.smoke)
 
     def val(name, fmt="{:.3f}"):
         return fmt.format(results[name][0]) if name in results else "-"
@@ -323,6 +375,34 @@ def main() -> None:
         f"| peak RSS, reuse on / off | report | {val('peak_rss_reuse_on', '{:.0f}')} MiB / "
         f"{val('peak_rss_reuse_off', '{:.0f}')} MiB |"
     )
+    if args.smoke:
+        smoke_check(results, parts)
+
+
+#: What each part must measure (the smoke checks that every one was taken).
+PART_RESULTS = {
+    "logprob": ("logprob_media_encoded_reuse", "logprob_media_encoded_repeat", "logprob_pass_time_ratio"),
+    "steps": ("step_time_grpo", "step_time_tgrpo", "step_time_ratio_floor"),
+    "data": ("data_wait_fraction_0_workers", "data_wait_fraction_2_workers"),
+    "rss": ("peak_rss_reuse_on", "peak_rss_reuse_off"),
+}
+
+
+def smoke_check(results: dict, parts: set[str]) -> None:
+    """Fail (exit 1) when a part measured nothing or vision reuse stopped sharing the encodes; no timings."""
+    problems = [
+        f"{name} was not measured"
+        for part in sorted(parts)
+        for name in PART_RESULTS.get(part, ())
+        if name not in results or not results[name][0] == results[name][0]  # missing or NaN
+    ]
+    if "logprob" in parts and not problems:
+        reuse, repeat = results["logprob_media_encoded_reuse"][0], results["logprob_media_encoded_repeat"][0]
+        if not reuse < repeat:
+            problems.append(f"vision reuse encoded {reuse:.0f} media per pass, repeat {repeat:.0f}: no reuse")
+    if problems:
+        sys.exit("bench_tgrpo.py --smoke: FAILED: " + "; ".join(problems))
+    print("bench_tgrpo.py --smoke: ok (every part ran; the figures of a smoke run mean nothing)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README and CI run exactly this): lint, format check, the whole suite (slow
-# multi-process tests included), then the real-vLLM input-processing tests in .venv-vllm
-# (`bash setup.sh --vllm-check` builds it). pytest exits 5 when it collects no tests: that fails here too.
+# multi-process tests included), the smoke run of every scripts/bench_*.py (toy sizes, seconds: a change that
+# breaks a benchmark fails here; the full benchmarks stay separate commands), then the real-vLLM
+# input-processing tests in .venv-vllm (`bash setup.sh --vllm-check` builds it). pytest exits 5 when it
+# collects no tests: that fails here too.
 #
 #   bash scripts/test.sh              everything (CI)
 #   bash scripts/test.sh ARGS...      lint + `pytest ARGS` in .venv only (e.g. a path or -k EXPR)
@@ -20,9 +22,18 @@ finished() {
 .venv/bin/python -m pytest -q --junitxml="$reports/main.xml" "$@"
 finished "$reports/main.xml"
 if [ "$#" -gt 0 ]; then
-  echo "[test] arguments given: the real-vLLM tests were not run (bash scripts/test.sh runs them)"
+  echo "[test] arguments given: the benchmark smokes and the real-vLLM tests were not run (bash scripts/test.sh runs them)"
   exit 0
 fi
+for bench in scripts/bench_*.py; do
+  echo "[test] $bench --smoke"
+  .venv/bin/python "$bench" --smoke >"$reports/bench.log" 2>&1 || {
+    tail -n 40 "$reports/bench.log" >&2
+    echo "scripts/test.sh: $bench --smoke failed (the last lines of its output are above)" >&2
+    exit 1
+  }
+  tail -n 1 "$reports/bench.log"
+done
 if [ -n "${VIDEO_R1_SKIP_VLLM:-}" ]; then
   echo "[test] WARNING: VIDEO_R1_SKIP_VLLM is set: the real-vLLM tests were NOT run" >&2
   exit 0

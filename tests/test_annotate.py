@@ -133,9 +133,7 @@ def test_end_to_end_selection_bad_media_and_sft_ready(
                 "--temperature",
                 "0",
                 "--max_new_tokens",
-                "16",
-                "--allow_outside_data_root",
-                "true",  # the broken video lies outside the data root
+                "16",  # the broken video lies outside the data root, by absolute path: no flag needed
             )  # fmt: skip
         )
         == 0
@@ -182,20 +180,14 @@ def test_end_to_end_selection_bad_media_and_sft_ready(
 
     # a rerun with everything done generates nothing and keeps raw.jsonl byte for byte
     before = (out / "raw.jsonl").read_bytes()
-    outside = ("--allow_outside_data_root", "true")
-    assert main(_args(input_file, out, root, scripted_checkpoint, "--temperature", "0", *outside)) == 0
+    assert main(_args(input_file, out, root, scripted_checkpoint, "--temperature", "0")) == 0
     assert (out / "raw.jsonl").read_bytes() == before
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["runs"] == 2
 
     # --retry_errors regenerates only the failed record once its media is repaired
     shutil.copyfile(root / train_records[1]["path"], broken_video)
     assert (
-        main(
-            _args(
-                input_file, out, root, scripted_checkpoint, "--temperature", "0", "--retry_errors", *outside
-            )
-        )
-        == 0
+        main(_args(input_file, out, root, scripted_checkpoint, "--temperature", "0", "--retry_errors")) == 0
     )
     raw = _raw(out)
     assert sorted(line["key"] for line in raw) == sorted(str(r["problem_id"]) for r in chosen)

@@ -90,11 +90,13 @@ class AnnotateConfig(GenerationArguments):
         default=None,
         metadata={"help": "Folder the records' 'path' values are relative to (default: the file's folder)."},
     )
-    allow_outside_data_root: bool = field(
+    allow_parent_traversal: bool = field(
         default=False,
         metadata={
-            "help": "Accept media paths that leave the data root (absolute paths elsewhere, '../' steps, symlinks "
-            "pointing out); by default such a record stops the run with an error naming it."
+            "help": "Accept relative media paths whose '..' steps climb out of the data root ('../../x.mp4'); "
+            "by default a record stops the run with an error naming it. Absolute paths and symlinked media folders are "
+            "always accepted. Old name: --allow_outside_data_root (deprecated).",
+            "aliases": ["--allow_outside_data_root", "--allow-outside-data-root"],
         },
     )
     min_reward: float = field(
@@ -267,7 +269,7 @@ def annotate(
     dataset = load_records(
         config.dataset_name,
         data_root=config.data_root,
-        allow_outside_data_root=config.allow_outside_data_root,
+        allow_parent_traversal=config.allow_parent_traversal,
     )
     records = [dataset[i] for i in range(len(dataset))]
     all_keys = record_keys(records)  # from the whole file, so --limit never changes a record's key

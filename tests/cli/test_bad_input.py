@@ -82,6 +82,12 @@ def _without(ctx: Ctx, field: str, name: str = "train") -> list[dict]:
     return records
 
 
+def _climbing(ctx: Ctx, name: str) -> list[dict]:
+    records = ctx.records(name)[:3]
+    records[1]["path"] = "./../x.mp4"
+    return records
+
+
 def _finished_run(ctx: Ctx) -> Path:
     out = ctx.guarded / "run"
     out.mkdir(parents=True)
@@ -299,15 +305,25 @@ CASES: dict[str, Case] = {
     "record unknown problem_type": Case(
         lambda c: c.grpo(dataset=c.write("r.json", _record(c, problem_type="essay"))), 1, ("essay",)
     ),
-    "record path escapes the root": Case(
+    "record path climbs out of the root": Case(
         lambda c: c.grpo(dataset=c.write("r.json", _record(c, path="../../../etc/passwd"))),
         1,
-        ("outside the data root",),
+        (
+            "r.json:1: record problem_id=",
+            "'path'",
+            "'../../../etc/passwd' climbs out",
+            "--allow_parent_traversal",
+        ),
     ),
-    "record absolute path elsewhere": Case(
-        lambda c: c.grpo(dataset=c.write("r.json", _record(c, path="/etc/hostname"))),
+    "sft record path climbs out of the root": Case(
+        lambda c: c.sft(dataset=c.write("r.json", _climbing(c, "cot"))),
         1,
-        ("outside the data root",),
+        ("r.json:1: record problem_id=", "'path'", "'./../x.mp4' climbs out", "--allow_parent_traversal"),
+    ),
+    "annotate record path climbs out of the root": Case(
+        lambda c: c.annotate(dataset=c.write("r.json", _climbing(c, "train"))),
+        1,
+        ("r.json:1: record problem_id=", "'path'", "'./../x.mp4' climbs out", "--allow_parent_traversal"),
     ),
     "sft record without process": Case(
         lambda c: c.sft(dataset=c.write("r.json", _without(c, "process", "cot"))), 1, ("'process'",)

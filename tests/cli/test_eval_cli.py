@@ -82,7 +82,7 @@ def test_eval_end_to_end_with_a_broken_sample(tiny_checkpoint, synthetic_data, t
         root,
         ("synth", synth),
         ("broken", broken),
-        extra=["--compare", "original", "--allow_outside_data_root", "true"],  # the broken files lie outside
+        extra=["--compare", "original"],  # the broken files lie outside the data root, by absolute path
     )
     code = main(args)
     # 2 of 3 "broken" samples are errors: more than the default --max_error_fraction 0.05.
@@ -237,6 +237,44 @@ def test_check_lists_missing_and_unreadable_media(synthetic_data, tmp_path, caps
     assert "videomme" in (out / "missing_media.txt").read_text()
     write_json(eval_dir / "eval_mvbench.json", mv[:2])
     assert main([*common, "--benchmarks", "mvbench"]) == 0
+
+
+def test_check_accepts_shared_storage_and_refuses_parent_steps(synthetic_data, tmp_path, capsys):
+    """Absolute paths and a symlinked media folder need no flag; '..' out of the data root does."""
+    root = Path(synthetic_data["root"])
+    video = next(rec for rec in synth_records(synthetic_data) if rec["data_type"] == "video")
+    eval_dir = tmp_path / "Evaluation"
+    eval_dir.mkdir()
+    (eval_dir / "MVBench").symlink_to(root)  # the benchmark videos live on shared storage
+    (tmp_path / "outside.mp4").write_bytes((root / video["path"]).read_bytes())
+    records = [
+        dict(video, problem_id=1, path=str(root / video["path"])),
+        dict(video, problem_id=2, path=f"./MVBench/{video['path']}"),
+    ]
+    write_json(eval_dir / "eval_mvbench.json", records)
+    out = tmp_path / "out"
+    common = ["eval", "--check", "--eval_dir", str(eval_dir), "--output_dir", str(out), "--no_progress"]
+    common += ["--benchmarks", "mvbench"]
+    assert main(common) == 0, capsys.readouterr()
+
+    write_json(eval_dir / "eval_mvbench.json", [*records, dict(video, problem_id=3, path="./../outside.mp4")])
+    assert main(common) == 1
+    report = (out / "missing_media.txt").read_text()
+    assert "problem_id=3: field 'path': media path './../outside.mp4' climbs out of the data root" in report
+    assert f"{eval_dir / 'eval_mvbench.json'}:" in report and "--allow_parent_traversal true" in report
+    assert main([*common, "--allow_parent_traversal", "true"]) == 0
+    capsys.readouterr()
+    assert main([*common, "--allow_outside_data_root", "true"]) == 0  # the old name, with a warning
+    assert (
+        "video-r1 eval: warning: --allow_outside_data_root is deprecated, use --allow_parent_traversal ("
+        in (capsys.readouterr().err)
+    )
+    # a dangling media folder link is missing media, and the report names the link
+    (eval_dir / "MVBench").unlink()
+    (eval_dir / "MVBench").symlink_to(tmp_path / "unmounted")
+    assert main(common[:-2] + ["--benchmarks", "mvbench", "--allow_parent_traversal", "true"]) == 1
+    report = (out / "missing_media.txt").read_text()
+    assert f"{eval_dir / 'MVBench'} is a dangling symlink to {tmp_path / 'unmounted'}" in report
 
 
 def test_launcher_help_and_unknown_benchmark(capsys):

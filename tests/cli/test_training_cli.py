@@ -10,8 +10,16 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from video_r1.cli._training import DataArguments, ModelArguments, apply_model_init_args, run_training
+from video_r1.cli._parse import parse_command
+from video_r1.cli._training import (
+    DataArguments,
+    ModelArguments,
+    apply_model_init_args,
+    load_training_records,
+    run_training,
+)
 from video_r1.cli.main import main
+from video_r1.data.records import RecordError
 from video_r1.models.qwen2_5_vl import LORA_TEXT_TARGET_MODULES
 from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoSFTConfig
 
@@ -89,6 +97,60 @@ def test_lora_flags_parse_and_bad_values_are_refused(capsys):
     assert main(["grpo", "--output_dir", "x", *CPU]) == 2
     assert (
         "video-r1 grpo: error: --model_name_or_path and --dataset_name are required"
+        in capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize("command", ["grpo", "sft"])
+def test_training_records_on_shared_storage(command, synthetic_data, tmp_path, capsys):
+    """What ``video-r1 grpo`` / ``sft`` train on: absolute paths and a symlinked media folder need no flag,
+    '..' out of the records' folder needs --allow_parent_traversal (old name: --allow_outside_data_root)."""
+    root = Path(synthetic_data["root"])
+    records = json.loads(Path(synthetic_data["cot"]).read_text())[:3]  # COT records serve both commands
+    folder = tmp_path / "records"
+    folder.mkdir()
+    (folder / "media").symlink_to(root)  # media -> shared storage
+    (tmp_path / "elsewhere").symlink_to(root)
+    records[0]["path"] = str(root / records[0]["path"])
+    records[1]["path"] = f"./media/{records[1]['path']}"
+    dataset_file = folder / "train.json"
+    dataset_file.write_text(json.dumps(records))
+    config_class = TGRPOConfig if command == "grpo" else VideoSFTConfig
+
+    def load(*argv: str):
+        data_args, config, _ = parse_command(
+            f"video-r1 {command}",
+            [DataArguments, config_class, ModelArguments],
+            ["--dataset_name", str(dataset_file), "--output_dir", str(tmp_path / "out"), *CPU, *argv],
+        )
+        return load_training_records(data_args, seed=config.seed, require_process=command == "sft")
+
+    paths = load()["media_path"]
+    assert paths[:2] == [records[0]["path"], str(folder / records[1]["path"])]
+    assert all(Path(path).is_file() for path in paths[:2])
+
+    records[2]["path"] = f"../elsewhere/{records[2]['path']}"
+    dataset_file.write_text(json.dumps(records))
+    with pytest.raises(RecordError) as caught:
+        load()
+    assert str(caught.value).startswith(  # the file (one JSON line), the record, the field, the path
+        f"{dataset_file}:1: record problem_id={records[2]['problem_id']!r}: field 'path': media path "
+        f"{records[2]['path']!r} climbs out of the data root {folder} through '..'"
+    )
+    assert "--allow_parent_traversal true" in str(caught.value)
+    capsys.readouterr()
+    assert Path(load("--allow_parent_traversal", "true")["media_path"][2]).is_file()
+    assert "deprecated" not in capsys.readouterr().err
+    assert len(load("--allow_outside_data_root", "true")) == 3  # the old name still works, with a warning
+    assert (
+        f"video-r1 {command}: warning: --allow_outside_data_root is deprecated, use --allow_parent_traversal ("
+        in capsys.readouterr().err
+    )
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("allow_outside_data_root: true\n")
+    assert len(load("--config", str(settings))) == 3  # and as a --config key
+    assert (
+        "--config key allow_outside_data_root is deprecated, use allow_parent_traversal ("
         in capsys.readouterr().err
     )
 

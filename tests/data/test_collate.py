@@ -90,7 +90,7 @@ def _with_broken_video(synthetic_data, tmp_path):
     broken["path"] = str(tmp_path / "broken.mp4")
     data_file = tmp_path / "train.json"
     data_file.write_text(json.dumps(records))
-    dataset = load_records(data_file, data_root=synthetic_data["root"], allow_outside_data_root=True)
+    dataset = load_records(data_file, data_root=synthetic_data["root"])  # absolute path elsewhere: no flag
     return dataset, records.index(broken), broken
 
 

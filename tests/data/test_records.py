@@ -343,40 +343,95 @@ def test_explicit_data_root_overrides_default(tmp_path, monkeypatch):
     path.parent.mkdir()
     write_jsonl(path, [image_record(2), image_record(3, path="/abs/media/3.png")])
     media = tmp_path / "media"
-    dataset = load_records(path, data_root=media, allow_outside_data_root=True)
+    dataset = load_records(path, data_root=media)  # the absolute path elsewhere needs no flag
     assert dataset["media_path"] == [str(media / "Math" / "Multimath-300k" / "2.png"), "/abs/media/3.png"]
     # A relative data_root is read relative to the cwd at call time, then stored absolute.
     monkeypatch.chdir(tmp_path)
-    assert (
-        load_records(path, data_root="media", allow_outside_data_root=True)["media_path"]
-        == dataset["media_path"]
-    )
+    assert load_records(path, data_root="media")["media_path"] == dataset["media_path"]
 
 
-@pytest.mark.parametrize("kind", ["parent steps", "absolute elsewhere", "symlink out"])
-def test_media_outside_the_data_root_is_refused_unless_allowed(kind, tmp_path):
+def _shared_storage(tmp_path: Path) -> tuple[Path, Path]:
+    """A records folder ``data/`` (``data/videos/`` in it) and media on "shared storage" beside it."""
     root = tmp_path / "data"
     (root / "videos").mkdir(parents=True)
-    outside = tmp_path / "secret"
-    outside.mkdir()
-    (outside / "x.mp4").write_bytes(b"x")
-    if kind == "parent steps":
-        media = "./videos/../../secret/x.mp4"
-    elif kind == "absolute elsewhere":
-        media = str(outside / "x.mp4")
-    else:
-        (root / "videos" / "linked").symlink_to(outside)
-        media = "./videos/linked/x.mp4"
+    shared = tmp_path / "mnt" / "shared"
+    shared.mkdir(parents=True)
+    (shared / "x.mp4").write_bytes(b"x")
+    return root, shared
+
+
+@pytest.mark.parametrize("layout", ["absolute path elsewhere", "symlinked folder", "symlinked file"])
+def test_media_on_shared_storage_is_accepted_by_default(layout, tmp_path):
+    root, shared = _shared_storage(tmp_path)
+    if layout == "absolute path elsewhere":
+        media, expected = str(shared / "x.mp4"), shared / "x.mp4"
+    elif layout == "symlinked folder":  # data/videos/linked -> /mnt/shared
+        (root / "videos" / "linked").symlink_to(shared)
+        media, expected = "./videos/linked/x.mp4", root / "videos" / "linked" / "x.mp4"
+    else:  # data/videos/x.mp4 -> /mnt/shared/x.mp4
+        (root / "videos" / "x.mp4").symlink_to(shared / "x.mp4")
+        media, expected = "./videos/x.mp4", root / "videos" / "x.mp4"
     path = root / "train.jsonl"
     write_jsonl(path, [make_record(1), make_record(2, path=media)])
+    dataset = load_records(path)
+    assert dataset["media_path"][1] == str(
+        expected
+    )  # kept as given: the link is followed when the file opens
+    assert Path(dataset["media_path"][1]).read_bytes() == b"x"
+
+
+def test_parent_traversal_is_refused_unless_allowed(tmp_path):
+    root, shared = _shared_storage(tmp_path)
+    path = root / "train.jsonl"
+    climbing = "./videos/../../mnt/shared/x.mp4"
+    write_jsonl(path, [make_record(1), make_record(2, path=climbing)])
     with pytest.raises(RecordError) as caught:
         load_records(path)
-    assert caught.value.problem_id == 2 and caught.value.field == "path" and caught.value.line is not None
-    assert "outside the data root" in str(caught.value) and "--allow_outside_data_root" in str(caught.value)
-    assert len(load_records(path, allow_outside_data_root=True)) == 2
-    # an absolute path that stays inside the root is fine
-    write_jsonl(path, [make_record(3, path=str(root / "videos" / "y.mp4"))])
+    message = str(caught.value)
+    assert caught.value.problem_id == 2 and caught.value.field == "path" and caught.value.line == 3
+    assert message.startswith(
+        f"{path}:3: record problem_id=2: field 'path': media path {climbing!r} climbs out"
+    )
+    assert "--allow_parent_traversal true" in message and "\n" not in message
+    assert load_records(path, allow_parent_traversal=True)["media_path"][1] == str(shared / "x.mp4")
+    # '..' steps that stay under the data root, and an explicit data_root, follow the same rule
+    write_jsonl(path, [make_record(3, path="./videos/../videos/y.mp4")])
     assert load_records(path)["media_path"] == [str(root / "videos" / "y.mp4")]
+    write_jsonl(path, [make_record(4, path="../x.mp4")])
+    with pytest.raises(RecordError, match="climbs out of the data root"):
+        load_records(path, data_root=shared)
+    assert load_records(path, data_root=shared, allow_parent_traversal=True)["media_path"] == [
+        str(tmp_path / "mnt" / "x.mp4")
+    ]
+
+
+def test_dangling_media_link_is_bad_media_under_the_policy(tmp_path):
+    from video_r1.data.media import BadMediaPolicy, MediaError, load_media_for_record
+
+    root, shared = _shared_storage(tmp_path)
+    (root / "videos" / "linked").symlink_to(tmp_path / "unmounted")  # target does not exist
+    path = root / "train.jsonl"
+    write_jsonl(path, [make_record(7, path="./videos/linked/x.mp4")])
+    record = load_records(path)[0]  # a link is not followed at load time
+    with pytest.raises(MediaError) as caught:
+        load_media_for_record(record, "tiny")
+    assert caught.value.kind == "missing" and caught.value.problem_id == 7
+    assert str(caught.value) == (
+        f"problem_id=7: bad media {root / 'videos' / 'linked' / 'x.mp4'} (missing): file not found: "
+        f"{root / 'videos' / 'linked'} is a dangling symlink to {tmp_path / 'unmounted'}"
+    )
+    policy = BadMediaPolicy("skip", output_dir=tmp_path / "run")
+    assert load_media_for_record(record, "tiny", policy) is None
+    assert policy.skipped_media == 1 and policy.count_logged() == 1
+    logged = json.loads((tmp_path / "run" / "skipped_media.jsonl").read_text())
+    assert (
+        logged["problem_id"] == 7 and logged["kind"] == "missing" and "dangling symlink" in logged["reason"]
+    )
+    # a dangling link to a file is named the same way
+    (root / "videos" / "gone.mp4").symlink_to(shared / "gone.mp4")
+    write_jsonl(path, [make_record(8, path="./videos/gone.mp4")])
+    with pytest.raises(MediaError, match=r"gone.mp4 is a dangling symlink to .*mnt/shared/gone.mp4"):
+        load_media_for_record(load_records(path)[0], "tiny")
 
 
 # --------------------------------------------------------------------------------------------------------

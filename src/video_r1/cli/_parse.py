@@ -10,11 +10,37 @@ file, a dataclass check - into one :class:`UsageError`, which ``video-r1`` print
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from video_r1.errors import UsageError  # noqa: E402  (the command line or --config file is wrong)
+
+#: Old setting names still accepted (as flag aliases and --config keys) with a warning: old -> (new, why).
+DEPRECATED_NAMES: dict[str, tuple[str, str]] = {
+    "allow_outside_data_root": (
+        "allow_parent_traversal",
+        "absolute media paths and symlinks are accepted without a flag now; the flag only allows '..' steps "
+        "out of the data root",
+    ),
+}
+
+
+def _warn_deprecated(prog: str, old: str, as_flag: bool) -> str:
+    new, why = DEPRECATED_NAMES[old]
+    said = (
+        f"--{old} is deprecated, use --{new}" if as_flag else f"--config key {old} is deprecated, use {new}"
+    )
+    print(f"{prog}: warning: {said} ({why})", file=sys.stderr)
+    return new
+
+
+def _warn_deprecated_flags(prog: str, argv: Sequence[str]) -> None:
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if name.startswith("--") and name[2:].replace("-", "_") in DEPRECATED_NAMES:
+            _warn_deprecated(prog, name[2:].replace("-", "_"), as_flag=True)
 
 
 def _parser_class():
@@ -25,6 +51,14 @@ def _parser_class():
 
         def error(self, message: str):  # argparse's hook for bad flags and values
             raise UsageError(message)
+
+        def set_defaults_with_config(self, **kwargs):  # --config keys: old names renamed, with a warning
+            renamed = {}
+            for key, value in kwargs.items():
+                if key in DEPRECATED_NAMES:
+                    key = _warn_deprecated(self.prog, key, as_flag=False)
+                renamed[key] = value
+            return super().set_defaults_with_config(**renamed)
 
     return CommandParser
 
@@ -147,6 +181,7 @@ def parse_command(
     argv = merge_repeated(argv, repeatable)
     check_negative_values(argv)
     check_config_arg(argv)
+    _warn_deprecated_flags(prog, argv)
     parser = build_parser(prog, dataclass_types, description)
     try:
         return tuple(parser.parse_args_and_config(argv))

@@ -45,11 +45,13 @@ class DataArguments:
     data_sources: list[str] | None = field(
         default=None, metadata={"help": "Keep only these data sources (exact names or '/'-prefixes)."}
     )
-    allow_outside_data_root: bool = field(
+    allow_parent_traversal: bool = field(
         default=False,
         metadata={
-            "help": "Accept media paths that leave the data root (absolute paths elsewhere, '../' steps, symlinks "
-            "pointing out); by default such a record stops the run with an error naming it."
+            "help": "Accept relative media paths whose '..' steps climb out of the data root ('../../x.mp4'); "
+            "by default a record stops the run with an error naming it. Absolute paths and symlinked media folders are "
+            "always accepted. Old name: --allow_outside_data_root (deprecated).",
+            "aliases": ["--allow_outside_data_root", "--allow-outside-data-root"],
         },
     )
 
@@ -165,6 +167,21 @@ def model_path_for_training(model_args: ModelArguments) -> str:
     return path
 
 
+def load_training_records(data_args: DataArguments, *, seed: int, require_process: bool = False):
+    """The records ``video-r1 grpo`` (``require_process=False``) and ``video-r1 sft`` train on."""
+    from video_r1.data.records import load_records
+
+    return load_records(
+        data_args.dataset_name,
+        data_args.data_root,
+        data_types=data_args.data_types,
+        data_sources=data_args.data_sources,
+        require_process=require_process,
+        seed=seed,
+        allow_parent_traversal=data_args.allow_parent_traversal,
+    )
+
+
 def run_training(
     command: str,
     argv: list[str] | None,
@@ -184,7 +201,6 @@ def run_training(
 
     from video_r1.cli._model import check_model
     from video_r1.cli._parse import parse_command
-    from video_r1.data.records import load_records
     from video_r1.errors import UsageError
     from video_r1.trainers.lora import check_not_adapter
 
@@ -197,15 +213,7 @@ def run_training(
     check_model(model_args.model_name_or_path)
     apply_model_init_args(model_args, training_args)
 
-    dataset = load_records(
-        data_args.dataset_name,
-        data_args.data_root,
-        data_types=data_args.data_types,
-        data_sources=data_args.data_sources,
-        require_process=require_process,
-        seed=training_args.seed,
-        allow_outside_data_root=data_args.allow_outside_data_root,
-    )
+    dataset = load_training_records(data_args, seed=training_args.seed, require_process=require_process)
     trainer = trainer_class(
         model=model_path_for_training(model_args),
         args=training_args,

@@ -66,7 +66,7 @@ def _run_check(config, decode: bool) -> int:
         frames=max(config.max_frames),
         video_backend=config.video_backend,
         progress=config.progress,
-        allow_outside_root=config.allow_outside_data_root,
+        allow_parent_traversal=config.allow_parent_traversal,
     )
     print(format_summary(checks))
     problems = [problem for check in checks for problem in check.problems]
@@ -113,7 +113,7 @@ def _run_convert(config) -> int:
                 eval_dir=config.eval_dir,
                 data_root=config.data_root,
                 limit=config.limit,
-                allow_outside_root=config.allow_outside_data_root,
+                allow_parent_traversal=config.allow_parent_traversal,
             )
         except (FileNotFoundError, ValueError) as err:
             print(f"video-r1 eval --convert_media: {name}: {err}", file=sys.stderr)

@@ -85,7 +85,7 @@ def check_media_file(path: str | os.PathLike[str]) -> Path:
     if str(p).startswith("file://"):
         p = Path(str(p)[len("file://") :])
     if not p.exists():
-        raise MediaError("file not found", p, kind="missing")
+        raise MediaError(_missing_reason(p), p, kind="missing")
     if not p.is_file():
         raise MediaError("not a regular file", p, kind="unreadable")
     if p.stat().st_size == 0:
@@ -93,6 +93,18 @@ def check_media_file(path: str | os.PathLike[str]) -> Path:
     if not os.access(p, os.R_OK):
         raise MediaError("permission denied", p, kind="unreadable")
     return p
+
+
+def _missing_reason(path: Path) -> str:
+    """Why a file is missing: names the dangling symlink when the file or one of its folders is one.
+
+    A symlinked media folder (``videos -> /mnt/shared/videos``) whose target is gone or not mounted makes
+    every file below it missing; saying which link dangles points at the mount, not at the records.
+    """
+    for link in (path, *path.parents):
+        if link.is_symlink() and not link.exists():
+            return f"file not found: {link} is a dangling symlink to {os.readlink(link)}"
+    return "file not found"
 
 
 def mp4_truncation_reason(path: str | os.PathLike[str]) -> str | None:

@@ -16,6 +16,10 @@ Media paths: the dataset gains a ``media_path`` column with the absolute media f
 explicit ``data_root`` (default: the folder holding the JSON file, which matches the original's
 ``Video-R1-data/`` layout where every ``path`` starts with ``./``). The process's working directory is
 never consulted after :func:`load_records` returns, unlike the original's ``os.getcwd() + "/Video-R1-data"``.
+Absolute paths and symlinks (a media folder on shared storage linked in) are accepted, as in the original,
+Hugging Face datasets and lmms-eval; a relative path that climbs out of the data root through ``..`` (what a
+downloaded records file could use to reach other files) is a :class:`RecordError` unless
+``allow_parent_traversal`` is set.
 
 problem_id type: the Dataset column has one type. All-int ids stay ``int64``; all-str ids stay strings; a
 file mixing both has every id converted to ``str`` (``7`` -> ``"7"``) and a warning is logged.
@@ -51,35 +55,37 @@ logger = logging.getLogger(__name__)
 
 
 def resolve_media_path(
-    path: str | os.PathLike[str], data_root: str | os.PathLike[str], *, allow_outside_root: bool = True
+    path: str | os.PathLike[str], data_root: str | os.PathLike[str], *, allow_parent_traversal: bool = True
 ) -> str:
     """Absolute, normalised location of a record's media file.
 
-    Absolute ``path`` values are only normalised. Relative ones (``"./x"`` as in the released files, or
-    ``"x"``) are joined to ``data_root``. ``data_root`` must itself be absolute: resolving against the
-    working directory is exactly what made the original depend on being launched from ``src/r1-v``, so a
-    relative root is refused rather than silently completed with ``os.getcwd()``.
+    Absolute ``path`` values are only normalised: media on shared storage (``/data/videos/...``) is always
+    accepted. Relative ones (``"./x"`` as in the released files, or ``"x"``) are joined to ``data_root``.
+    ``data_root`` must itself be absolute: resolving against the working directory is exactly what made the
+    original depend on being launched from ``src/r1-v``, so a relative root is refused rather than silently
+    completed with ``os.getcwd()``.
 
-    With ``allow_outside_root=False`` a path that leaves the data root - ``../`` steps, an absolute path
-    elsewhere, or a symlink pointing out (symlinks are resolved) - raises :class:`ValueError`.
+    Symlinks are not resolved (``videos -> /mnt/shared/videos`` under the data root is fine; a dangling link
+    is reported as missing media when the file is loaded). With ``allow_parent_traversal=False`` a relative
+    path whose ``..`` steps climb out of ``data_root`` (``../../etc/x``, the danger of a downloaded records
+    file) raises :class:`ValueError`; ``..`` steps that stay inside (``a/../b``) are fine.
     """
     path = os.fspath(path)
     root = os.fspath(data_root)
-    if os.path.isabs(path) and allow_outside_root:
+    if os.path.isabs(path):
         return os.path.normpath(path)
     if not os.path.isabs(root):
         raise ValueError(
             f"data_root must be an absolute path, got {root!r} (make it absolute first, e.g. with "
             "os.path.abspath, so the result does not depend on the working directory)"
         )
-    resolved = os.path.normpath(path if os.path.isabs(path) else os.path.join(root, path))
-    if not allow_outside_root:
-        real_root, real = os.path.realpath(root), os.path.realpath(resolved)
-        if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+    resolved = os.path.normpath(os.path.join(root, path))
+    if not allow_parent_traversal:
+        relative = os.path.normpath(path)
+        if relative == os.pardir or relative.startswith(os.pardir + os.sep):
             raise ValueError(
-                f"media path {path!r} resolves to {real}, outside the data root {real_root}; media must lie under "
-                "the data root (allow_outside_data_root / --allow_outside_data_root true accepts absolute paths "
-                "and symlinks that leave it)"
+                f"media path {path!r} climbs out of the data root {os.path.normpath(root)} through '..' (to "
+                f"{resolved}); use an absolute path, or accept it with --allow_parent_traversal true"
             )
     return resolved
 
@@ -245,7 +251,12 @@ def _extra_column(
 
 
 def _build_dataset(
-    records: Sequence[dict[str, Any]], lines: Sequence[int], file: str, data_root: str, *, allow_outside: bool
+    records: Sequence[dict[str, Any]],
+    lines: Sequence[int],
+    file: str,
+    data_root: str,
+    *,
+    allow_parent_traversal: bool,
 ) -> datasets.Dataset:
     """Columns typed explicitly for the schema fields (so e.g. all-empty ``options`` is still list<string>),
     inferred by Arrow for extra fields; ``media_path`` appended last."""
@@ -289,7 +300,7 @@ def _build_dataset(
     for record, line in zip(records, lines, strict=True):
         try:
             media_paths.append(
-                resolve_media_path(record["path"], data_root, allow_outside_root=allow_outside)
+                resolve_media_path(record["path"], data_root, allow_parent_traversal=allow_parent_traversal)
             )
         except ValueError as err:
             raise RecordError(
@@ -316,7 +327,7 @@ def load_records(
     source_weights: Mapping[str, float] | None = None,
     require_process: bool = False,
     seed: int = 0,
-    allow_outside_data_root: bool = False,
+    allow_parent_traversal: bool = False,
 ) -> datasets.Dataset:
     """Read, validate, filter and mix a Video-R1 record file into a ``datasets.Dataset``.
 
@@ -337,8 +348,9 @@ def load_records(
             ``1.5`` keeps all plus a seeded random half again. Sources without a key keep weight 1.
         require_process: demand a non-empty ``process`` (CoT) field, as SFT on COT-165k needs.
         seed: seed of the fractional-weight sampling; same seed, same subset.
-        allow_outside_data_root: accept media paths that leave ``data_root`` (absolute paths elsewhere,
-            ``../`` steps, symlinks pointing out); by default such a record is a :class:`RecordError`.
+        allow_parent_traversal: accept relative media paths whose ``..`` steps climb out of ``data_root``;
+            by default such a record is a :class:`RecordError`. Absolute paths and symlinks (a symlinked
+            media folder on shared storage) are accepted either way.
 
     Every record is validated before any filter runs, so a bad record anywhere in the file fails the
     load. Raises :class:`FileNotFoundError` for a missing file, :class:`RecordError` for a bad record,
@@ -405,4 +417,4 @@ def load_records(
             f"data_sources={data_sources!r}, source_weights={source_weights!r})"
         )
     lines = [line_of[id(record)] for record in records]
-    return _build_dataset(records, lines, file, root, allow_outside=allow_outside_data_root)
+    return _build_dataset(records, lines, file, root, allow_parent_traversal=allow_parent_traversal)

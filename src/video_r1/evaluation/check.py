@@ -114,7 +114,7 @@ def check_benchmarks(
     frames: int = 32,
     video_backend: str = "decord",
     progress: bool = True,
-    allow_outside_root: bool = False,
+    allow_parent_traversal: bool = False,
 ) -> tuple[list[BenchmarkCheck], Path]:
     """Check the media of every selected benchmark; write ``missing_media.txt``; return the per-benchmark
     summaries and the file written."""
@@ -137,7 +137,7 @@ def check_benchmarks(
                 eval_dir=eval_dir,
                 data_root=data_root,
                 limit=limit,
-                allow_outside_root=allow_outside_root,
+                allow_parent_traversal=allow_parent_traversal,
             )
         except (FileNotFoundError, ValueError) as err:
             check.problems.append(CheckProblem(bench.name, "benchmark_file", str(path), str(err), 0))

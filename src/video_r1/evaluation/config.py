@@ -49,11 +49,13 @@ class EvalConfig(GenerationArguments):
             "help": "Folder the records' relative 'path' values resolve against (default: --eval_dir)."
         },
     )
-    allow_outside_data_root: bool = field(
+    allow_parent_traversal: bool = field(
         default=False,
         metadata={
-            "help": "Accept media paths that leave the data root (absolute paths elsewhere, '../' steps, symlinks "
-            "pointing out); by default such a sample is an error naming the record."
+            "help": "Accept relative media paths whose '..' steps climb out of the data root ('../../x.mp4'); "
+            "by default such a sample is an error naming the record. Absolute paths and symlinked media folders are "
+            "always accepted. Old name: --allow_outside_data_root (deprecated).",
+            "aliases": ["--allow_outside_data_root", "--allow-outside-data-root"],
         },
     )
     vision_preset: str | None = field(

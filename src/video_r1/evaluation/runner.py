@@ -284,7 +284,7 @@ def evaluate_benchmark(
         eval_dir=config.eval_dir,
         data_root=config.data_root,
         limit=config.limit,
-        allow_outside_root=config.allow_outside_data_root,
+        allow_parent_traversal=config.allow_parent_traversal,
     )
     out_path = results_path(config.output_dir, bench.name, frames)
     results = ResultsFile(out_path, key_field="key")

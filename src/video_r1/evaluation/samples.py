@@ -57,7 +57,7 @@ def load_benchmark_samples(
     eval_dir: str | os.PathLike[str] | None,
     data_root: str | None = None,
     limit: int | None = None,
-    allow_outside_root: bool = False,
+    allow_parent_traversal: bool = False,
 ) -> tuple[Path, list[EvalSample]]:
     """Read and check a benchmark's records; malformed ones become samples with an ``error``.
 
@@ -82,9 +82,18 @@ def load_benchmark_samples(
     for key, (line, raw) in zip(keys, raw_records, strict=True):
         try:
             record = validate_record(raw, file=path.resolve(), line=line)
-            record["media_path"] = resolve_media_path(
-                record["path"], root, allow_outside_root=allow_outside_root
-            )
+            try:
+                record["media_path"] = resolve_media_path(
+                    record["path"], root, allow_parent_traversal=allow_parent_traversal
+                )
+            except ValueError as err:  # named like load_records names it: file, line, record, field
+                raise RecordError(
+                    str(err),
+                    file=str(path.resolve()),
+                    line=line,
+                    problem_id=record["problem_id"],
+                    field="path",
+                ) from None
         except (RecordError, ValueError) as err:
             fields = dict(raw) if isinstance(raw, Mapping) else {"raw_record": raw}
             samples.append(EvalSample(key, fields, error=f"{type(err).__name__}: {err}"))
