@@ -91,7 +91,7 @@ COMPLETION = 32
 
 
 def make_trainer(ckpt, dataset, out, generations, preset, **overrides):
-    from video_r1.trainers import TGRPOConfig, TGRPOTrainer
+    from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoGRPOTrainer
 
     values = dict(
         output_dir=str(out),
@@ -111,7 +111,8 @@ def make_trainer(ckpt, dataset, out, generations, preset, **overrides):
         dataloader_num_workers=2,
     )
     values.update(overrides)
-    return TGRPOTrainer(model=str(ckpt), args=TGRPOConfig(**values), train_dataset=dataset)
+    trainer_class = TGRPOTrainer if values.get("temporal", True) else VideoGRPOTrainer  # as `video-r1 grpo`
+    return trainer_class(model=str(ckpt), args=TGRPOConfig(**values), train_dataset=dataset)
 
 
 # ---------------------------------------------------------------------------------------------- (a)
@@ -121,13 +122,13 @@ def logprob_batch(trainer, generations):
     rows = [trainer.train_dataset[0]] * generations + [trainer.train_dataset[1]] * generations
     rollout = trainer._prepare_rollout(rows)
     completions = torch.randint(100, 300, (len(rows), COMPLETION), generator=torch.Generator().manual_seed(0))
-    width = max(len(ids) for ids in rollout["prompt_ids"])
+    width = max(len(ids) for ids in rollout.prompt_ids)
     prompt = torch.full((len(rows), width), trainer.processing_class.tokenizer.pad_token_id)
     mask = torch.zeros((len(rows), width + COMPLETION), dtype=torch.long)
-    for i, ids in enumerate(rollout["prompt_ids"]):
+    for i, ids in enumerate(rollout.prompt_ids):
         prompt[i, width - len(ids) :] = torch.tensor(ids)
         mask[i, width - len(ids) :] = 1
-    return torch.cat([prompt, completions], dim=1), mask, rollout["vision"]
+    return torch.cat([prompt, completions], dim=1), mask, rollout.vision
 
 
 def bench_logprob(ckpt, dataset, tmp, generations, preset, repeats, results):
