@@ -167,3 +167,27 @@ def test_help_runs_without_torch():
     assert "--no-deps" in proc.stdout and "--json" in proc.stdout and "newest release" in proc.stdout
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert "torch" not in imported and "transformers" not in imported
+
+
+def test_readme_version_table_names_the_pinned_versions():
+    """Each row of the README's version table gives the version requirements*.txt pins."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### Versions: pinned and newest", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ") and "---" not in line
+    ]
+    pins = {}
+    for pin in check_stack.read_pins(ROOT):
+        where = {"requirements-cpu.txt": " (CPU)", "requirements-gpu.txt": " (GPU)"}.get(pin.source, "")
+        pins[pin.name + where] = pin.version
+    checked = 0
+    for library, pinned, *_ in rows[1:]:
+        names = [n.strip() for n in library.split(",")]
+        versions = [v.strip() for v in pinned.split(",")]
+        assert len(names) == len(versions), library
+        for name, version in zip(names, versions, strict=True):
+            assert pins.get(name) == version, (
+                f"README version table: {name} {version}, pinned {pins.get(name)}"
+            )
+            checked += 1
+    assert checked == len(pins), f"README version table lists {checked} pins of {len(pins)}"
