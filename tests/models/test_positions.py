@@ -215,7 +215,7 @@ def test_bf16_rounding_rule_at_a_boundary():
     assert unrounded[0, 0, 2:6].tolist() == [2, 2, 3, 4]
 
 
-def test_transformers_517_differs_and_the_install_replaces_it(tiny_checkpoint):
+def test_stock_transformers_differs_and_the_install_replaces_it(tiny_checkpoint):
     """Documents the upstream bug this module fixes, then checks the class-level install."""
     from transformers import AutoModelForImageTextToText
     from transformers.models.qwen2_5_vl import modeling_qwen2_5_vl
@@ -236,9 +236,10 @@ def test_transformers_517_differs_and_the_install_replaces_it(tiny_checkpoint):
     stock, _ = modeling_qwen2_5_vl.Qwen2_5_VLModel.transformers_get_rope_index(
         model.model, ids, types, **kwargs
     )
-    # transformers 5.17: int(2.75) * 2 = 4 per patch instead of floor(i * 5.5), and the text after the video
-    # resumes at start + max(h, w) / merge = 6 + 15 instead of after the last temporal position
-    assert stock[0, 0, 6::120][:8].tolist() == [6 + 4 * i for i in range(8)]
+    # transformers 5.20 (the pin) scales video patches by the real 2.75 s (5.17 truncated it with int(): 4 per
+    # patch), but the text after the video still resumes at start + max(h, w) / merge = 6 + 15 instead of
+    # after the last temporal position
+    assert stock[0, 0, 6::120][:8].tolist() == [6 + int(i * 5.5) for i in range(8)]
     assert stock[0, 0, -4].item() == 6 + 15
     fixed, _ = model.model.get_rope_index(ids, types, **kwargs)
     assert fixed[0, 0, 6::120][:8].tolist() == [6 + int(i * 5.5) for i in range(8)]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 logger = logging.getLogger(__name__)
 
 #: Release series the trainers were written and tested for (pyproject.toml pins the same ranges).
-SUPPORTED_VERSIONS = {"trl": "1.16", "transformers": "5.17"}
+SUPPORTED_VERSIONS = {"trl": "1.16", "transformers": "5.20"}
 ALLOW_ENV = "VIDEO_R1_ALLOW_UNTESTED_VERSIONS"
 
 
