@@ -17,9 +17,10 @@ served by vLLM) with this rule, the one in transformers 4.49 where Qwen2.5-VL wa
   0 for images, so all their patches share one temporal index);
 - the text after a media item continues at ``max(all three indices of that item) + 1``.
 
-transformers 5.17 (the newest release vLLM 0.31 accepts, so the pinned one) differs on both counts: it
-truncates ``second_per_grid_t`` with ``int()`` before multiplying (2.75 s per patch becomes 2, 0.5
-becomes 0), and it continues text at ``s + max(h, w)``, ignoring the temporal extent. Every video the
+transformers 5.17 differed on both counts: it truncated ``second_per_grid_t`` with ``int()`` before
+multiplying (2.75 s per patch became 2, 0.5 became 0), and it continued text at ``s + max(h, w)``, ignoring
+the temporal extent. 5.20 (the pinned one, the newest vLLM 0.33 accepts) scales by the real spacing but still
+continues text at ``s + max(h, w)``, and so does 5.25 (tests/models/test_positions.py). Every video the
 model sees through ``transformers`` would get positions it was never trained with. :func:`released_rope_index`
 is the released rule, and :func:`install_released_mrope` puts it in place of ``Qwen2_5_VLModel.get_rope_index``
 (the one method every forward, ``generate`` prefill and the trainers' shared-vision forward call), so the
