@@ -174,3 +174,20 @@ def test_sft_step_on_mixed_batch_trains_only_the_assistant_turn(
     changed = {n for n, p in trainer.model.named_parameters() if not torch.equal(before[n], p)}
     assert any(n.startswith("model.language_model") for n in changed)
     assert any(n.startswith("model.visual") for n in changed)
+
+
+def test_qwen3_5_tgrpo_step_through_the_same_wiring(tiny_qwen3_5_checkpoint, videos, tgrpo_config):
+    """Qwen3.5 shares the timestamped video processing: the same trainer code runs one T-GRPO step."""
+    trainer = TGRPOTrainer(
+        model=str(tiny_qwen3_5_checkpoint),
+        reward_funcs=[accuracy_reward, format_reward, varied_reward],
+        args=tgrpo_config(record_shuffles=True, per_device_train_batch_size=2),
+        train_dataset=videos.select([0]),
+    )
+    assert trainer.family.name == "Qwen3.5"
+    assert (trainer.args.shuffle_unit, trainer.args.reuse_vision_features) == ("temporal_patch", False)
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    trainer.train()
+    (entry,) = trainer.last_shuffle
+    assert entry.prompt_ids == entry.ordered_prompt_ids and entry.permutation != sorted(entry.permutation)
+    assert any(not torch.equal(before[n], p) for n, p in trainer.model.named_parameters())
