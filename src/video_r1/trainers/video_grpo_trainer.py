@@ -3,10 +3,14 @@
 TRL 1.16 handles images only. :class:`VideoGRPOTrainer` adds what a video prompt needs and nothing of the
 paper's temporal contrast (that is :class:`~video_r1.trainers.TGRPOTrainer`, a subclass):
 
+* **the model family** (:func:`video_r1.models.family.family_for`, read from the checkpoint's config):
+  placeholder and suppressed token ids, positions (``install_positions``), the processor outputs that carry
+  pixels (``vision_keys``), the preset's frame-size multiple, vLLM prompt ids, and whether vision features
+  may be shared (Qwen3-VL: no, DeepStack; ``reuse_vision_features`` is then switched off with one logged line).
 * **video through every stage**: each distinct sample of a batch goes through the processor once (with its
-  real sampling metadata, see ``temporal_rope``); its ``pixel_values_videos``, ``video_grid_thw``,
-  ``second_per_grid_ts`` (or ``pixel_values``/``image_grid_thw`` for images) travel with every row as a
-  per-row ``vision`` entry, so they survive TRL's buffering/shuffling and reach generation, the
+  real sampling metadata, see ``temporal_rope``); its ``pixel_values_videos``, ``video_grid_thw`` (and, for
+  Qwen2.5-VL, ``second_per_grid_ts``; or ``pixel_values``/``image_grid_thw`` for images) travel with every
+  row as a per-row ``vision`` entry, so they survive TRL's buffering/shuffling and reach generation, the
   old/reference log-prob passes and the loss. ``mm_token_type_ids`` is rebuilt from the token ids for every
   forward. Images and videos mix freely in one batch; any number of prompts per device. The hand-off
   between TRL's hooks is a typed :class:`~video_r1.trainers.rollout.Rollout`.
