@@ -59,3 +59,35 @@ def test_annotate_hf_on_qwen3_vl(tiny_qwen3_vl_checkpoint, synthetic_data, tmp_p
     assert [line["key"] for line in raw] == [str(r["problem_id"]) for r in records]
     assert all(line["error"] is None and isinstance(line["output"], str) for line in raw)
     assert all(line["num_tokens"] >= 1 for line in raw)
+
+
+def test_vllm_backend_requests_follow_the_family():
+    """``VLLMBackend`` builds its prompts with the model's family: for Qwen3-VL vLLM may not resize the
+    video (videos_kwargs only; its image processor would resize preset-sized images), Qwen2.5-VL unchanged."""
+    import torch
+
+    from video_r1.inference.requests import PreparedSample, build_vllm_requests
+    from video_r1.models.family import QWEN2_5_VL, QWEN3_VL
+
+    metadata = {
+        "total_num_frames": 40,
+        "video_fps": 10.0,
+        "frames_indices": [0, 5, 10, 15],
+        "sample_fps": 2.0,
+    }
+    media = {
+        "type": "video",
+        "frames": torch.zeros(4, 3, 64, 64, dtype=torch.uint8),
+        "video_metadata": metadata,
+    }
+    sample = PreparedSample(key="1", text="<|vision_start|><|video_pad|><|vision_end|>Q", media=media)
+    (qwen3,) = build_vllm_requests([sample], family=QWEN3_VL)
+    assert qwen3["prompt"] == sample.text
+    assert qwen3["mm_processor_kwargs"] == {"do_sample_frames": False, "videos_kwargs": {"do_resize": False}}
+    frames, md = qwen3["multi_modal_data"]["video"]
+    assert frames.shape == (4, 64, 64, 3) and md["fps"] == 10.0 and md["frames_indices"] == [0, 5, 10, 15]
+    assert (
+        build_vllm_requests([sample], family=QWEN2_5_VL)[0]["mm_processor_kwargs"]
+        == build_vllm_requests([sample])[0]["mm_processor_kwargs"]
+        == {"do_sample_frames": False, "do_resize": False}
+    )
