@@ -49,6 +49,9 @@ def test_tgrpo_step_shuffles_whole_patches_under_the_same_prompt(
     def recording(prompt, media):
         out = process(prompt, media)
         seen.append((media["frames"], out[1], out[0]))
+        # the token types the log-prob forwards rebuild from ids equal the processor's own
+        rebuilt = trainer.family.mm_token_type_ids(torch.tensor([out[0]]), trainer._vision_token_ids)
+        assert rebuilt[0].tolist() == out[2]
         return out
 
     trainer._process_sample = recording
