@@ -273,3 +273,35 @@ def test_quick_shortcut_ablation_end_to_end(tmp_path, stock_mrope):
     assert sum(r["cue_agrees"] for r in train) == 14 and sum(r["cue_agrees"] for r in cot) == 10
     assert (out / "ablation_curves.png").read_bytes().startswith(PNG_MAGIC)
     assert "Arms compared with grpo" in (out / "report.md").read_text()
+
+
+def test_jobs_reaches_the_ablation_and_needs_it(capsys, tmp_path, monkeypatch):
+    import video_r1.demo as demo_package
+    from video_r1.cli.main import main
+
+    seen = {}
+    monkeypatch.setattr(
+        demo_package, "run_demo", lambda output_dir, recipe, **kw: seen.update(recipe=recipe, **kw)
+    )
+    out = ["--output_dir", str(tmp_path)]
+    assert main(["demo", "--recipe", "shortcut", "--ablation", "--jobs", "3", *out]) == 0
+    assert seen["jobs"] == 3
+    assert main(["demo", "--recipe", "shortcut", "--jobs", "2", *out]) == 2
+    assert "--jobs runs the seeds of --ablation in parallel" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_ablation_with_parallel_seeds(tmp_path, stock_mrope):
+    """--jobs 2: two seeds in two spawned processes; the report holds both, each seed's folder its own run."""
+    from video_r1.cli.main import main
+
+    out = tmp_path / "parallel"
+    argv = ["demo", "--recipe", "shortcut", "--ablation", "--quick", "--seeds", "0", "1", "--jobs", "2"]
+    assert main([*argv, "--no_progress", "--run_arms", "grpo", "tgrpo_gap", "--output_dir", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["settings"]["seeds"] == [0, 1]
+    for seed in (0, 1):
+        seed_report = json.loads((out / f"seed{seed}" / "report.json").read_text())
+        assert seed_report["settings"]["seed"] == seed
+        assert (out / f"seed{seed}" / "tgrpo_gap" / "config.json").is_file()
+    assert report["ablation"]["comparison"]["arms"]["tgrpo_gap"]["metrics"]["heldout_ordered"]["n"] == 2

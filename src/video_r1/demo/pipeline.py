@@ -157,8 +157,8 @@ def run_seed(
 
     from video_r1.data.records import load_records
     from video_r1.demo.log import use_compact_log
-    from video_r1.models.qwen2_5_vl import load_model
-    from video_r1.testing.tiny import build_tiny_checkpoint
+    from video_r1.models.family import FAMILIES, load_model
+    from video_r1.testing.tiny_families import build_tiny
     from video_r1.trainers import TGRPOConfig, TGRPOTrainer, VideoSFTConfig, VideoSFTTrainer
 
     arms = resolve_arms(recipe, arms)
@@ -172,9 +172,10 @@ def run_seed(
         _banner(next(step), total, f"{banner_prefix}{text}")
 
     # model + data -----------------------------------------------------------------------------------
-    banner("building the offline Qwen2.5-VL checkpoint")
+    model_family = recipe.get("model_family", "qwen2_5_vl")
+    banner(f"building the offline {FAMILIES[model_family].name} checkpoint")
     clock = Clock()
-    init_path = build_tiny_checkpoint(out / "model_init", seed=seed, **recipe["model"])
+    init_path = build_tiny(model_family, out / "model_init", seed=seed, **recipe["model"])
     n_params = sum(p.numel() for p in load_model(str(init_path), dtype=torch.float32).parameters())
     print(f"{init_path}: {n_params / 1e6:.2f}M parameters", flush=True)
     seconds["model"] = clock.seconds()

@@ -88,6 +88,14 @@ class DemoRecipe:
     threads: int | None = field(
         default=None, metadata={"help": "torch CPU threads (default: torch's own choice)."}
     )
+    model_family: str = field(
+        default="qwen2_5_vl",
+        metadata={
+            "help": "Model family of the tiny model: qwen2_5_vl (the paper's, default), qwen3_vl (timestamped "
+            "video; T-GRPO shuffles whole temporal patches) or qwen3_5; the trainers read it from the "
+            "checkpoint's config."
+        },
+    )
     model: dict[str, Any] = _section("Model size: TinySize fields of video_r1.testing.tiny")
     data: dict[str, Any] = _section(
         "Synthetic data: make_synthetic arguments (num_cot, num_train, num_test, video_tasks, background, "
@@ -128,6 +136,9 @@ class DemoRecipe:
         self.ablation_seeds = [int(s) for s in self.ablation_seeds]
         if len(set(self.ablation_seeds)) != len(self.ablation_seeds) or not self.ablation_seeds:
             raise ValueError(f"ablation_seeds must be distinct and not empty, got {self.ablation_seeds}")
+        from video_r1.models.checkpoint import check_model_type
+
+        check_model_type(self.model_family, f"model_family {self.model_family}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
         unknown = sorted(set(self.quick_overrides) - set(_OVERRIDABLE))

@@ -199,11 +199,27 @@ def run_settings(config: EvalConfig, frames: int | None = None) -> dict[str, Any
         "variant": PROMPT_VARIANT,
     }
     if frames is not None:
-        settings["preset"] = asdict(
-            get_preset(config.vision_preset, max_frames=frames, video_backend=config.video_backend)
+        preset = get_preset(
+            config.vision_preset,
+            max_frames=frames,
+            video_backend=config.video_backend,
+            size_factor=_size_factor(config.model_name_or_path),
         )
+        settings["preset"] = asdict(preset)
         settings["preset"].pop("video_backend")
     return settings
+
+
+def _size_factor(model_name_or_path: str) -> int | None:
+    """The model family's frame/image side multiple (28 Qwen2.5-VL, 32 Qwen3-VL); None when the path cannot be
+    read here (the backend reports that error when it loads the model)."""
+    from video_r1.errors import ModelPathError
+    from video_r1.models.family import family_for
+
+    try:
+        return family_for(str(model_name_or_path)).size_factor
+    except ModelPathError:
+        return None
 
 
 def _check_settings(results: Path, settings: Mapping[str, Any], has_rows: bool) -> None:
@@ -257,8 +273,9 @@ def _make_backend_factory(config: EvalConfig) -> BackendFactory:
             backend = state["backend"] = config.load_backend(preset, config.effective_batch_size())
         else:
             # One model for every frame count: only the vision preset changes (frames are decoded by the
-            # backend with its ``preset`` before each batch).
-            backend.preset = preset
+            # backend with its ``preset`` before each batch), sized for the model's family as the first one.
+            family = getattr(backend, "family", None)
+            backend.preset = get_preset(preset, size_factor=getattr(family, "size_factor", None))
         return backend
 
     factory.state = state  # type: ignore[attr-defined]

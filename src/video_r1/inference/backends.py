@@ -23,14 +23,13 @@ from video_r1.inference.requests import (
     format_error,
     prepare_sample,
 )
+from video_r1.models.family import ModelFamily, family_for
 from video_r1.models.qwen2_5_vl import (
     adapter_base,
     check_model_path,
-    install_released_mrope,
     load_model,
     merge_command,
     processor_path,
-    vision_placeholder_ids,
     vision_token_count,
 )
 
@@ -70,7 +69,11 @@ def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 class _Backend:
-    """Shared batching, background decoding, progress and per-sample error handling."""
+    """Shared batching, background decoding, progress and per-sample error handling.
+
+    ``family`` (:func:`~video_r1.models.family.family_for` of the model) sets the preset's ``size_factor``:
+    frames and images are sized in multiples of 28 for Qwen2.5-VL (as the presets are), 32 for Qwen3-VL.
+    """
 
     name = "base"
 
@@ -79,10 +82,14 @@ class _Backend:
         processor,
         options: BackendOptions,
         *,
+        family: ModelFamily | None = None,
         decode_workers: int = 1,
         max_prompt_length: int | None = None,
     ) -> None:
         self.processor = processor
+        self.family = family
+        if family is not None and options.preset.size_factor != family.size_factor:
+            options = options.replace(preset=get_preset(options.preset, size_factor=family.size_factor))
         self.options = options
         self.preset: VisionPreset = options.preset
         self.sampling = options.sampling
@@ -155,7 +162,7 @@ class _Backend:
         length = (
             len(tokenizer(sample.text, add_special_tokens=False).input_ids)
             - 1
-            + vision_token_count(sample.media)
+            + vision_token_count(sample.media, patch=self.preset.size_factor // 2)
         )
         if length <= self.max_prompt_length:
             return sample
@@ -260,10 +267,11 @@ class HFBackend(_Backend):
         import torch
         from transformers import AutoProcessor
 
-        install_released_mrope()  # also for a model instance passed in
+        family = family_for(model if model is not None else model_name_or_path)
+        family.install_positions()  # also for a model instance passed in
         if processor is None:
             processor = AutoProcessor.from_pretrained(processor_path(model_name_or_path))
-        super().__init__(processor, options)
+        super().__init__(processor, options, family=family)
         dtype = options.dtype
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -283,7 +291,7 @@ class HFBackend(_Backend):
         self.pad_token_id = (
             self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_token_ids[0]
         )
-        self.suppress_tokens = vision_placeholder_ids(self.tokenizer)
+        self.suppress_tokens = family.suppressed_token_ids(self.tokenizer)
         self.generation_config = self._generation_config()
 
     def _generation_config(self):
@@ -378,7 +386,7 @@ class VLLMBackend(_Backend):
 
         if processor is None:
             processor = AutoProcessor.from_pretrained(model_name_or_path)
-        super().__init__(processor, options)
+        super().__init__(processor, options, family=family_for(model_name_or_path))
         sampling = options.sampling
         if tensor_parallel_size is None:
             import torch
@@ -400,7 +408,7 @@ class VLLMBackend(_Backend):
         self.sampling_params = vllm_sampling_params(sampling)
 
     def _generate_prepared(self, samples: Sequence[PreparedSample]) -> list[tuple[str, int]]:
-        prompts = build_vllm_requests(samples, self.temporal_rope)
+        prompts = build_vllm_requests(samples, self.temporal_rope, self.family)
         outputs = self.llm.generate(prompts, sampling_params=self.sampling_params, use_tqdm=False)
         if len(outputs) != len(samples):
             raise RuntimeError(f"vLLM returned {len(outputs)} outputs for {len(samples)} prompts")

@@ -10,8 +10,9 @@ from typing import Any
 from video_r1.data.collate import media_to_dict
 from video_r1.data.media import load_media_for_record
 from video_r1.data.vision import VisionPreset
+from video_r1.models.family import ModelFamily
 from video_r1.prompts import build_conversation
-from video_r1.vllm.requests import vllm_request
+from video_r1.vllm.requests import family_vllm_request, vllm_request
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +121,15 @@ def prepare_sample(
 
 
 def build_vllm_requests(
-    samples: Sequence[PreparedSample], temporal_rope: str = "sampled_fps"
+    samples: Sequence[PreparedSample], temporal_rope: str = "sampled_fps", family: ModelFamily | None = None
 ) -> list[dict[str, Any]]:
     """vLLM prompt dicts (``prompt`` + ``multi_modal_data`` [+ ``mm_processor_kwargs``]) for a batch.
 
     Pure: needs no vLLM, so it is tested on CPU. Each sample's decoded frames go through
-    :func:`video_r1.vllm.requests.vllm_request`, so vLLM sees the same frames, sizes and temporal spacing
-    as the HF path.
+    :func:`video_r1.vllm.requests.family_vllm_request` for the model's ``family`` (without one,
+    :func:`~video_r1.vllm.requests.vllm_request`: the same request for Qwen2.5-VL), so vLLM sees the same
+    frames, sizes and temporal spacing (for Qwen3-VL: the same timestamps) as the HF path.
     """
-    return [vllm_request(sample.text, [sample.media], temporal_rope) for sample in samples]
+    if family is None:
+        return [vllm_request(sample.text, [sample.media], temporal_rope) for sample in samples]
+    return [family_vllm_request(family, sample.text, [sample.media], temporal_rope) for sample in samples]

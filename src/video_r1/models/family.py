@@ -106,6 +106,20 @@ class ModelFamily:
         """Placeholder ids generation must never sample (Video-R1 #23)."""
         return qwen2_5_vl.vision_placeholder_ids(tokenizer)
 
+    def mm_token_type_ids(self, input_ids: torch.Tensor, token_ids: dict[str, int]) -> torch.Tensor:
+        """transformers 5.x's ``mm_token_type_ids`` (text 0, image 1, video 2) rebuilt from token ids.
+
+        Both families mark exactly the ``<|image_pad|>`` / ``<|video_pad|>`` tokens (Qwen3-VL's timestamp text
+        and per-patch ``<|vision_start|>``/``<|vision_end|>`` are text, type 0, as its processor writes them;
+        tested against the processor's own output).
+        """
+        return qwen2_5_vl.mm_token_type_ids(input_ids, token_ids)
+
+    @property
+    def video_keys(self) -> tuple[str, ...]:
+        """The video part of :attr:`vision_keys` (Qwen3-VL has no ``second_per_grid_ts``)."""
+        return tuple(k for k in self.vision_keys if k not in qwen2_5_vl.IMAGE_KEYS)
+
     # -- processor ---------------------------------------------------------------------------------------
 
     def processor_inputs(

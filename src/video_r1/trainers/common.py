@@ -7,6 +7,7 @@ from typing import Any
 
 from video_r1.data.collate import with_media
 from video_r1.data.media import BadMediaPolicy
+from video_r1.models.family import ModelFamily
 from video_r1.models.qwen2_5_vl import check_model_path
 from video_r1.trainers.library_contract import check_library_versions
 from video_r1.trainers.lora import prepare_peft
@@ -37,13 +38,21 @@ def start_trainer(trainer: str, model: Any, args: Any, config_class: type, kwarg
     return args
 
 
-def decode_media_on_access(args: Any, train_dataset, kwargs: dict[str, Any], variant: str, loader=None):
+def decode_media_on_access(
+    args: Any,
+    train_dataset,
+    kwargs: dict[str, Any],
+    variant: str,
+    loader=None,
+    family: ModelFamily | None = None,
+):
     """The bad-media policy of ``args`` and ``train_dataset`` (and ``kwargs["eval_dataset"]``) wrapped with the
     media decoding transform of :func:`~video_r1.data.collate.with_media` (vision preset, prompt variant).
     ``loader`` replaces :func:`~video_r1.data.media.load_media_for_record` (same signature), e.g. a
-    :class:`~video_r1.data.frame_cache.FrameCache` shared by several stages of a run."""
+    :class:`~video_r1.data.frame_cache.FrameCache` shared by several stages of a run. ``family`` (the model's
+    :class:`~video_r1.models.family.ModelFamily`) sets the preset's ``size_factor``."""
     policy = BadMediaPolicy(args.on_bad_media, output_dir=args.output_dir)
-    preset = args.resolved_preset()  # the backend travels inside the preset
+    preset = args.resolved_preset(family)  # the backend travels inside the preset
     options = {"variant": variant, "loader": loader}
     if train_dataset is not None:
         train_dataset = with_media(train_dataset, preset, policy, **options)

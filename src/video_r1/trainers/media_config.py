@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from video_r1.data.vision import PRESETS, TEMPORAL_ROPE_MODES, VIDEO_BACKENDS, VisionPreset, get_preset
+from video_r1.models.family import ModelFamily
 
 
 @dataclass
@@ -38,10 +39,17 @@ class MediaConfigMixin:
         },
     )
 
-    def resolved_preset(self) -> VisionPreset:
+    def resolved_preset(self, family: ModelFamily | None = None) -> VisionPreset:
         """The vision preset with this config's overrides (``max_frames``, ``video_backend``) applied: the one
-        object that travels from the config to the decoder."""
-        return get_preset(self.vision_preset, max_frames=self.max_frames, video_backend=self.video_backend)
+        object that travels from the config to the decoder. With a model ``family``
+        (:func:`~video_r1.models.family.family_for`), frame and image sides are multiples of its
+        ``size_factor`` (28 for Qwen2.5-VL, as before; 32 for Qwen3-VL and Qwen3.5)."""
+        return get_preset(
+            self.vision_preset,
+            max_frames=self.max_frames,
+            video_backend=self.video_backend,
+            size_factor=family.size_factor if family is not None else None,
+        )
 
     def check_media_fields(self) -> None:
         """Validate the fields above (called from the configs' ``__post_init__``)."""

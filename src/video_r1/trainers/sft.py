@@ -39,7 +39,7 @@ from trl import SFTConfig, SFTTrainer
 
 from video_r1.data.collate import build_processor_inputs
 from video_r1.errors import PromptTooLongError
-from video_r1.models.qwen2_5_vl import install_released_mrope
+from video_r1.models.family import family_for
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.common import decode_media_on_access, start_trainer
 from video_r1.trainers.media_config import MediaConfigMixin
@@ -332,9 +332,11 @@ class VideoSFTTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin,
             raise ValueError("VideoSFTTrainer builds its own data collator (VideoSFTCollator)")
         args = start_trainer("VideoSFTTrainer", model, args, VideoSFTConfig, kwargs)
         processing_class = kwargs["processing_class"]
+        #: The model family, read from the checkpoint's config (Qwen2.5-VL, Qwen3-VL, Qwen3.5).
+        self.family = family_for(model)
 
         self.media_policy, train_dataset = decode_media_on_access(
-            args, train_dataset, kwargs, "sft", loader=media_loader
+            args, train_dataset, kwargs, "sft", loader=media_loader, family=self.family
         )
         kwargs["data_collator"] = VideoSFTCollator(
             processing_class,
@@ -344,7 +346,7 @@ class VideoSFTTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin,
             padding_side=args.padding_side,
             max_length=args.max_length,
         )
-        install_released_mrope()  # before TRL builds the model
+        self.family.install_positions()  # before TRL builds the model
         super().__init__(model=model, args=args, train_dataset=train_dataset, **kwargs)
         if self.accelerator.is_main_process:
             print(global_batch_line(self.args, self.accelerator.num_processes), flush=True)

@@ -106,12 +106,15 @@ class TGRPOConfig(StepsConfigMixin, MediaConfigMixin, GRPOConfig):
             "help": "A completion counts as correct (for both bonuses) when its accuracy exceeds this."
         },
     )
-    shuffle_unit: str = field(
-        default="frame",
+    shuffle_unit: str | None = field(
+        default=None,
         metadata={
-            "help": "'frame': permute individual sampled frames, as the original (Qwen2.5-VL then fuses "
-            "random frame pairs into one temporal patch); 'temporal_patch': permute pairs of consecutive "
-            "frames as units, so each temporal patch stays intact."
+            "help": "Default (unset): the model family's - 'frame' for Qwen2.5-VL, 'temporal_patch' for "
+            "Qwen3-VL/Qwen3.5 (timestamped video). 'frame': permute individual sampled frames, as the "
+            "original (Qwen2.5-VL then fuses random frame pairs into one temporal patch); 'temporal_patch': "
+            "permute pairs of consecutive frames as units, so each temporal patch stays intact; "
+            "'temporal_patch_and_frames': that, and swap the two frames of each pair at random. The shuffled "
+            "video keeps the ordered video's metadata, so timestamps stay ascending."
         },
     )
     record_shuffles: bool = field(
@@ -243,7 +246,7 @@ class TGRPOConfig(StepsConfigMixin, MediaConfigMixin, GRPOConfig):
                 "multi_objective_aggregation must be 'sum_then_normalize' (the original's: rewards summed, then "
                 f"normalised per group), got {self.multi_objective_aggregation!r}"
             )
-        if self.shuffle_unit not in SHUFFLE_UNITS:
+        if self.shuffle_unit is not None and self.shuffle_unit not in SHUFFLE_UNITS:
             raise ValueError(f"shuffle_unit must be one of {SHUFFLE_UNITS}, got {self.shuffle_unit!r}")
         self.check_media_fields()
         if self.max_prompt_length is not None and self.max_prompt_length < 1:

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from video_r1.data.shuffle import seeded_generator, shuffle_permutation
+from video_r1.data.shuffle import default_shuffle_unit, seeded_generator, shuffle_permutation, shuffled_video
 from video_r1.trainers.rollout import Rollout, ShuffleRecord
 from video_r1.trainers.tgrpo_config import TGRPOConfig
 from video_r1.trainers.video_grpo_trainer import VideoGRPOTrainer
@@ -42,6 +42,14 @@ class TGRPOTrainer(VideoGRPOTrainer):
     def __init__(self, *args, **kwargs):
         self.last_shuffle: list[ShuffleRecord] = []
         super().__init__(*args, **kwargs)
+
+    def _configure_for_family(self, args: TGRPOConfig) -> None:
+        """The base class's settings, and ``shuffle_unit=None`` resolved to the family's default
+        (:func:`~video_r1.data.shuffle.default_shuffle_unit`: ``temporal_patch`` when the prompt carries
+        frame timestamps, Qwen3-VL and Qwen3.5; the original's ``frame`` for Qwen2.5-VL)."""
+        super()._configure_for_family(args)
+        if args.shuffle_unit is None:
+            args.shuffle_unit = default_shuffle_unit(self.family.timestamps_in_text)
 
     def _check_temporal_setting(self, args: TGRPOConfig) -> None:
         """Either setting of ``temporal`` is valid here (False = plain GRPO on video)."""
@@ -77,7 +85,8 @@ class TGRPOTrainer(VideoGRPOTrainer):
                 perm = shuffle_permutation(
                     frames.shape[0], self.args.shuffle_unit, self._shuffle_generator(group_index)
                 )
-                media = {**row["media"], "frames": frames[perm]}
+                # the ordered video's metadata stays: a timestamped family writes the same ascending times
+                media = shuffled_video(row["media"], perm)
                 per_group[group_index] = (*self._process_sample(row["prompt"], media), media)
                 if self.args.record_shuffles:
                     self.last_shuffle.append(

@@ -3,10 +3,14 @@
 TRL 1.16 handles images only. :class:`VideoGRPOTrainer` adds what a video prompt needs and nothing of the
 paper's temporal contrast (that is :class:`~video_r1.trainers.TGRPOTrainer`, a subclass):
 
+* **the model family** (:func:`video_r1.models.family.family_for`, read from the checkpoint's config):
+  placeholder and suppressed token ids, positions (``install_positions``), the processor outputs that carry
+  pixels (``vision_keys``), the preset's frame-size multiple, vLLM prompt ids, and whether vision features
+  may be shared (Qwen3-VL: no, DeepStack; ``reuse_vision_features`` is then switched off with one logged line).
 * **video through every stage**: each distinct sample of a batch goes through the processor once (with its
-  real sampling metadata, see ``temporal_rope``); its ``pixel_values_videos``, ``video_grid_thw``,
-  ``second_per_grid_ts`` (or ``pixel_values``/``image_grid_thw`` for images) travel with every row as a
-  per-row ``vision`` entry, so they survive TRL's buffering/shuffling and reach generation, the
+  real sampling metadata, see ``temporal_rope``); its ``pixel_values_videos``, ``video_grid_thw`` (and, for
+  Qwen2.5-VL, ``second_per_grid_ts``; or ``pixel_values``/``image_grid_thw`` for images) travel with every
+  row as a per-row ``vision`` entry, so they survive TRL's buffering/shuffling and reach generation, the
   old/reference log-prob passes and the loss. ``mm_token_type_ids`` is rebuilt from the token ids for every
   forward. Images and videos mix freely in one batch; any number of prompts per device. The hand-off
   between TRL's hooks is a typed :class:`~video_r1.trainers.rollout.Rollout`.
@@ -28,6 +32,7 @@ DeepSpeed - is TRL's own code.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,14 +41,7 @@ from trl import GRPOTrainer
 
 from video_r1.data.collate import INDEX_COLUMN, build_processor_inputs
 from video_r1.errors import PromptTooLongError
-from video_r1.models.qwen2_5_vl import (
-    VIDEO_KEYS,
-    VISION_KEYS,
-    install_released_mrope,
-    mm_token_type_ids,
-    vision_placeholder_ids,
-    vision_token_ids,
-)
+from video_r1.models.family import ModelFamily, family_for
 from video_r1.models.shared_vision import (
     SharedVisionForward,
     WithVideoInputs,
@@ -60,6 +58,8 @@ from video_r1.trainers.run_folder import RunFolderMixin
 from video_r1.trainers.steps import LRHorizonMixin, global_batch_line
 from video_r1.trainers.tgrpo_config import TGRPOConfig
 from video_r1.vllm.colocate import MediaAwareLLM, VLLMMedia, suppress_tokens_kwargs
+
+logger = logging.getLogger(__name__)
 
 
 def _placeholder_reward(name: str):
@@ -98,6 +98,9 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
         args = start_trainer(type(self).__name__, model, args, TGRPOConfig, kwargs)
         self._check_temporal_setting(args)
         processing_class = kwargs["processing_class"]
+        #: The model family, read from the checkpoint's config (Qwen2.5-VL, Qwen3-VL, Qwen3.5).
+        self.family: ModelFamily = family_for(model)
+        self._configure_for_family(args)
 
         reward_funcs = list(get_reward_funcs(args.reward_funcs) if reward_funcs is None else reward_funcs)
         names = [getattr(f, "__name__", "") for f in reward_funcs]
@@ -115,16 +118,17 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
         self._rules = GroupRules.from_config(args)
 
         args.generation_kwargs = suppress_tokens_kwargs(
-            args.generation_kwargs, vision_placeholder_ids(processing_class), args.use_vllm
+            args.generation_kwargs, self.family.suppressed_token_ids(processing_class), args.use_vllm
         )
         self.media_policy, train_dataset = decode_media_on_access(
-            args, train_dataset, kwargs, "train", loader=media_loader
+            args, train_dataset, kwargs, "train", loader=media_loader, family=self.family
         )
 
         self._active_vision: list[VisionFields] | None = None
         self._rollout: Rollout | None = None
-        self._vision_token_ids = vision_token_ids(processing_class)
-        install_released_mrope()  # before TRL builds the policy and reference models
+        self._family_token_ids = self.family.token_ids(processing_class)
+        self._vision_token_ids = {k: self._family_token_ids[k] for k in ("image", "video")}
+        self.family.install_positions()  # before TRL builds the policy and reference models
         super().__init__(
             model=model, reward_funcs=reward_funcs, args=args, train_dataset=train_dataset, **kwargs
         )
@@ -138,6 +142,17 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
         if self.args.freeze_vision_tower:
             for param in self._vision_model(self.model).visual.parameters():
                 param.requires_grad_(False)
+
+    def _configure_for_family(self, args: TGRPOConfig) -> None:
+        """Settings that depend on the model family (``args`` is the trainer's own copy).
+
+        Shared-vision reuse is switched off, with one logged line, for a family that cannot reuse vision
+        features (Qwen3-VL: DeepStack; ``ModelFamily.shared_vision_unsupported`` says why).
+        """
+        reason = self.family.shared_vision_unsupported
+        if args.reuse_vision_features and reason:
+            logger.warning("reuse_vision_features switched off for %s: %s", self.family.name, reason)
+            args.reuse_vision_features = False
 
     def _check_temporal_setting(self, args: TGRPOConfig) -> None:
         if args.temporal:
@@ -155,7 +170,10 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
         """Let TRL's colocated ``vllm.LLM`` receive videos (see :class:`VLLMMedia`)."""
         if self.vllm_mode == "colocate" and not isinstance(self.vllm_generation.llm, MediaAwareLLM):
             self.vllm_generation.llm = MediaAwareLLM(
-                self.vllm_generation.llm, list(self._vision_token_ids.values())
+                self.vllm_generation.llm,
+                list(self._vision_token_ids.values()),
+                family=self.family,
+                token_ids=self._family_token_ids,
             )
 
     # ------------------------------------------------------------------------------------------------
@@ -168,7 +186,7 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
         out = build_processor_inputs(
             self.processing_class, [text], [media], temporal_rope=self.args.temporal_rope, return_tensors="pt"
         )
-        vision = {k: out[k] for k in VISION_KEYS if k in out}
+        vision = {k: out[k] for k in self.family.vision_keys if k in out}
         mm = out["mm_token_type_ids"][0].tolist() if "mm_token_type_ids" in out else None
         return out["input_ids"][0].tolist(), vision, mm
 
@@ -337,7 +355,7 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
             end = min(start + batch_size, input_ids.size(0))
             chunk = rows[start:end]
             ids = input_ids[start:end]
-            mm = mm_token_type_ids(ids, self._vision_token_ids)
+            mm = self.family.mm_token_type_ids(ids, self._vision_token_ids)
             extra: dict[str, Any] = {}
             if self.args.reuse_vision_features:
                 forward = SharedVisionForward(
@@ -349,7 +367,7 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
                 )
             else:  # every row carries its own copy of the pixels, as in TRL
                 fields = {k: v.to(device) for k, v in cat_vision(chunk).items()}
-                video = {k: fields[k] for k in VIDEO_KEYS if k in fields}
+                video = {k: fields[k] for k in self.family.video_keys if k in fields}
                 forward = WithVideoInputs(model, video) if video else model
                 if "pixel_values" in fields:
                     extra = {
@@ -380,7 +398,7 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
         )
 
     def _vision_model(self, model):
-        """The ``Qwen2_5_VLModel`` inside ``model`` (DDP, DeepSpeed and PEFT wrappers removed)."""
+        """The ``Qwen2_5_VLModel`` (``Qwen3VLModel``, ...) inside ``model`` (DDP, DeepSpeed and PEFT wrappers removed)."""
         base = self.accelerator.unwrap_model(model)
         if hasattr(base, "get_base_model"):  # PEFT
             base = base.get_base_model()

@@ -6,18 +6,21 @@ ids and its ``images`` argument, and hands the list to ``vllm.LLM.generate``. It
 trainer passes each prompt's media as one :class:`VLLMMedia` "image", which keeps all of TRL's machinery
 (weight sync, sleep mode, tensor-parallel gathering, sampling parameters, logprobs for importance
 sampling); :class:`MediaAwareLLM` wraps the engine and, just before ``generate``, swaps each stand-in for
-the real media (a video as ``(frames, metadata)`` with vLLM's own sampling and resizing off) and collapses
-the prompt's expanded placeholder runs to one token per media item (:func:`restore_vllm_media`), which is
-what vLLM expands. The trainer keeps its expanded ids for the log-prob passes: TRL never uses the prompt
+the real media (a video as ``(frames, metadata)`` with vLLM's own sampling and resizing off) and turns the
+prompt's expanded ids back into what vLLM expands itself (:func:`restore_vllm_media`): for the model's
+family (:func:`~video_r1.vllm.requests.family_vllm_request`), placeholder runs collapsed to one token per
+media item (Qwen2.5-VL) or the chat template's ids without timestamps and per-patch markers (Qwen3-VL,
+Qwen3.5: vLLM writes them again from the video's metadata). The trainer keeps its expanded ids for the log-prob passes: TRL never uses the prompt
 ids vLLM returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from video_r1.vllm.requests import vllm_request
+from video_r1.models.family import ModelFamily
+from video_r1.vllm.requests import family_vllm_request, vllm_request
 
 
 def suppress_tokens_kwargs(
@@ -52,18 +55,27 @@ class VLLMMedia:
         return f"VLLMMedia({self.media.get('type')!r})"
 
 
-def restore_vllm_media(prompts: list[dict[str, Any]], placeholder_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """TRL-built vLLM prompts with each :class:`VLLMMedia` replaced by its media and the ids collapsed (the
-    request :func:`~video_r1.vllm.requests.vllm_request` builds from the same ids and media)."""
+def restore_vllm_media(
+    prompts: list[dict[str, Any]],
+    placeholder_ids: Sequence[int],
+    family: ModelFamily | None = None,
+    token_ids: Mapping[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """TRL-built vLLM prompts with each :class:`VLLMMedia` replaced by its media and the ids turned back into
+    vLLM's: the request :func:`~video_r1.vllm.requests.family_vllm_request` builds from the same ids and media
+    for ``family`` (with ``token_ids = family.token_ids(tokenizer)``), or, without a family,
+    :func:`~video_r1.vllm.requests.vllm_request` (pad runs collapsed; the same request for Qwen2.5-VL)."""
     out = []
     for prompt in prompts:
         item = (prompt.get("multi_modal_data") or {}).get("image")
         if isinstance(item, VLLMMedia):
             rest = {k: v for k, v in prompt.items() if k not in ("prompt_token_ids", "multi_modal_data")}
-            prompt = {
-                **rest,
-                **vllm_request(prompt["prompt_token_ids"], [item.media], item.temporal_rope, placeholder_ids),
-            }
+            ids, media = prompt["prompt_token_ids"], [item.media]
+            if family is None:
+                request = vllm_request(ids, media, item.temporal_rope, placeholder_ids)
+            else:
+                request = family_vllm_request(family, ids, media, item.temporal_rope, token_ids)
+            prompt = {**rest, **request}
         out.append(prompt)
     return out
 
@@ -71,12 +83,21 @@ def restore_vllm_media(prompts: list[dict[str, Any]], placeholder_ids: Sequence[
 class MediaAwareLLM:
     """Wraps TRL's colocated ``vllm.LLM``: rewrites prompts with :func:`restore_vllm_media`, forwards the rest."""
 
-    def __init__(self, llm, placeholder_ids: Sequence[int]):
+    def __init__(
+        self,
+        llm,
+        placeholder_ids: Sequence[int],
+        family: ModelFamily | None = None,
+        token_ids: Mapping[str, int] | None = None,
+    ):
         self._llm = llm
         self.placeholder_ids = [int(i) for i in placeholder_ids]
+        self.family = family
+        self.token_ids = dict(token_ids) if token_ids is not None else None
 
     def generate(self, prompts, *args, **kwargs):
-        return self._llm.generate(restore_vllm_media(list(prompts), self.placeholder_ids), *args, **kwargs)
+        restored = restore_vllm_media(list(prompts), self.placeholder_ids, self.family, self.token_ids)
+        return self._llm.generate(restored, *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._llm, name)
