@@ -2,8 +2,9 @@
 # The project's test command (README and CI run exactly this): lint, format check, the whole suite (slow
 # multi-process tests included), the smoke run of every scripts/bench_*.py (toy sizes, seconds: a change that
 # breaks a benchmark fails here; the full benchmarks stay separate commands), then the real-vLLM
-# input-processing tests in .venv-vllm (`bash setup.sh --vllm-check` builds it). pytest exits 5 when it
-# collects no tests: that fails here too.
+# input-processing tests in .venv-vllm (`bash setup.sh --vllm-check` builds it), then scripts/py_smoke.sh
+# (install + torch-free tests under Python 3.12 and 3.13). pytest exits 5 when it collects no tests: that
+# fails here too.
 #
 #   bash scripts/test.sh              everything (CI)
 #   bash scripts/test.sh ARGS...      lint + `pytest ARGS` in .venv only (e.g. a path or -k EXPR)
@@ -47,3 +48,5 @@ echo "[test] real vLLM input processing (.venv-vllm)"
 VLLM_TARGET_DEVICE=cpu VIDEO_R1_REQUIRE_VLLM=1 .venv-vllm/bin/python -m pytest -q -m vllm \
   --junitxml="$reports/vllm.xml" tests/vllm_io
 finished "$reports/vllm.xml"
+# install + torch-free tests under Python 3.12 and 3.13 (each skipped with a line when not installed)
+bash scripts/py_smoke.sh
