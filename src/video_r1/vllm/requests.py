@@ -5,7 +5,7 @@ annotation backends). What they hand to ``vllm.LLM.generate`` is built here, fro
 HF path gives the processor, so both paths see the same frames, sizes and temporal spacing:
 
 - the prompt is the chat-templated text, or token ids with ONE placeholder token per media item
-  (:func:`collapse_placeholders`). vLLM 0.31 expands each ``<|image_pad|>`` / ``<|video_pad|>`` to the
+  (:func:`collapse_placeholders`). vLLM (0.31 and 0.33) expands each ``<|image_pad|>`` / ``<|video_pad|>`` to the
   item's feature count itself; a run that is already expanded (what the HF processor returns) is expanded
   again (960 video pads became 1,919 on the 22 s example video), so expanded ids must never reach it;
 - a video is ``(frames, metadata)``: ``frames`` a ``uint8`` ``numpy`` array ``(T, H, W, C)`` (vLLM's layout;
@@ -31,6 +31,7 @@ import numpy as np
 
 from video_r1.data.vision import TemporalRope, to_video_metadata
 from video_r1.models.family import ModelFamily
+from video_r1.models.qwen2_5_vl_positions import collapse_pad_runs as collapse_placeholders
 
 #: Processor settings for pre-sampled, pre-sized frames (mirrors ``processor_video_kwargs``).
 VIDEO_PROCESSOR_KWARGS: dict[str, Any] = {"do_sample_frames": False, "do_resize": False}
@@ -97,22 +98,6 @@ def vllm_multi_modal_data(
     if videos:
         data["video"] = videos[0] if len(videos) == 1 else videos
     return data
-
-
-def collapse_placeholders(token_ids: Sequence[int], placeholder_ids: Sequence[int]) -> list[int]:
-    """``token_ids`` with every run of one placeholder id (``<|image_pad|>``, ``<|video_pad|>``) cut to one token.
-
-    The HF processor expands each media placeholder to one token per feature; vLLM wants the unexpanded
-    prompt and expands it itself (see the module docstring).
-    """
-    out: list[int] = []
-    placeholders = {int(i) for i in placeholder_ids}
-    for token in token_ids:
-        token = int(token)
-        if token in placeholders and out and out[-1] == token:
-            continue
-        out.append(token)
-    return out
 
 
 def vllm_media_fields(
