@@ -144,6 +144,36 @@ def _build_tokenizer(vocab_size: int):
     return tokenizer
 
 
+def tiny_size(size_overrides: dict) -> TinySize:
+    """A :class:`TinySize` from overrides, refusing unknown names (every family's builder starts here)."""
+    valid = {f.name for f in fields(TinySize)}
+    unknown = sorted(set(size_overrides) - valid)
+    if unknown:
+        raise TypeError(f"unknown tiny-model size override(s) {unknown}; valid: {sorted(valid)}")
+    return TinySize(**size_overrides)
+
+
+def save_tiny(model, processor, path: Path, ids: dict[str, int], record: dict) -> Path:
+    """Give ``model`` the released checkpoints' generation defaults, save it with ``processor`` to ``path``
+    and write ``record`` (seed, family, sizes) to ``tiny_size.json`` (every family's builder ends here)."""
+    from transformers import GenerationConfig
+
+    model.generation_config = GenerationConfig(
+        bos_token_id=ids["<|endoftext|>"],
+        pad_token_id=ids["<|endoftext|>"],
+        eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
+        do_sample=True,
+        temperature=0.1,
+        top_p=0.001,
+        top_k=1,
+        repetition_penalty=1.05,
+    )
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    (path / "tiny_size.json").write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
 def build_tiny_checkpoint(path: str | Path, seed: int = 0, **size_overrides) -> Path:
     """Write a complete tiny Qwen2.5-VL checkpoint to ``path`` and return the path.
 
@@ -152,7 +182,6 @@ def build_tiny_checkpoint(path: str | Path, seed: int = 0, **size_overrides) -> 
     """
     import torch
     from transformers import (
-        GenerationConfig,
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
         Qwen2_5_VLProcessor,
@@ -161,11 +190,7 @@ def build_tiny_checkpoint(path: str | Path, seed: int = 0, **size_overrides) -> 
     )
     from trl.chat_template_utils import qwen2_5_vl_chat_template
 
-    valid = {f.name for f in fields(TinySize)}
-    unknown = sorted(set(size_overrides) - valid)
-    if unknown:
-        raise TypeError(f"unknown tiny-model size override(s) {unknown}; valid: {sorted(valid)}")
-    size = TinySize(**size_overrides)
+    size = tiny_size(size_overrides)
     if size.hidden_size % size.num_attention_heads:
         raise ValueError(f"hidden_size {size.hidden_size} not divisible by heads {size.num_attention_heads}")
 
@@ -244,17 +269,4 @@ def build_tiny_checkpoint(path: str | Path, seed: int = 0, **size_overrides) -> 
     )
     torch.manual_seed(seed)
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        bos_token_id=ids["<|endoftext|>"],
-        pad_token_id=ids["<|endoftext|>"],
-        eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
-        do_sample=True,
-        temperature=0.1,
-        top_p=0.001,
-        top_k=1,
-        repetition_penalty=1.05,
-    )
-    model.save_pretrained(path)
-    processor.save_pretrained(path)
-    (path / "tiny_size.json").write_text(json.dumps({"seed": seed, **asdict(size)}, indent=2) + "\n")
-    return path
+    return save_tiny(model, processor, path, ids, {"seed": seed, **asdict(size)})

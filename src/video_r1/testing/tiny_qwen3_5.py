@@ -7,12 +7,11 @@ tower has no DeepStack. Sizes as :mod:`video_r1.testing.tiny_qwen3_vl`.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 
-from video_r1.testing.tiny import QWEN_SPECIAL_TOKENS, TinySize, _build_tokenizer
-from video_r1.testing.tiny_qwen3_vl import _IMAGE_SIZE, _MEAN, _STD, _VIDEO_SIZE, HEAD_DIM, mrope_section
+from video_r1.testing.tiny import QWEN_SPECIAL_TOKENS, _build_tokenizer, save_tiny, tiny_size
+from video_r1.testing.tiny_qwen3_vl import HEAD_DIM, mrope_section, qwen3_processor
 
 #: Share of each head's dimensions that is rotated (the 9B's is 0.25 of 256; here half of 32).
 PARTIAL_ROTARY_FACTOR = 0.5
@@ -22,51 +21,18 @@ def build_tiny_qwen3_5_checkpoint(path: str | Path, seed: int = 0, **size_overri
     """Write a complete tiny Qwen3.5 checkpoint to ``path`` and return it (``size_overrides``: :class:`TinySize`)."""
     import torch
     from transformers import (
-        GenerationConfig,
-        Qwen2VLImageProcessor,
         Qwen3_5Config,
         Qwen3_5ForConditionalGeneration,
-        Qwen3VLProcessor,
-        Qwen3VLVideoProcessor,
     )
     from trl.chat_template_utils import qwen3_5_think_chat_template
 
-    valid = {f.name for f in fields(TinySize)}
-    unknown = sorted(set(size_overrides) - valid)
-    if unknown:
-        raise TypeError(f"unknown tiny-model size override(s) {unknown}; valid: {sorted(valid)}")
-    size = TinySize(**size_overrides)
+    size = tiny_size(size_overrides)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
 
     tokenizer = _build_tokenizer(size.vocab_size)
     ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok in QWEN_SPECIAL_TOKENS}
-    image_processor = Qwen2VLImageProcessor(
-        size=dict(_IMAGE_SIZE),
-        patch_size=16,
-        temporal_patch_size=2,
-        merge_size=2,
-        image_mean=_MEAN,
-        image_std=_STD,
-    )
-    video_processor = Qwen3VLVideoProcessor(
-        size=dict(_VIDEO_SIZE),
-        patch_size=16,
-        temporal_patch_size=2,
-        merge_size=2,
-        fps=2,
-        min_frames=4,
-        max_frames=768,
-        image_mean=_MEAN,
-        image_std=_STD,
-        cap_pixels_per_frame=True,
-    )
-    processor = Qwen3VLProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        chat_template=qwen3_5_think_chat_template,
-    )
+    processor = qwen3_processor(tokenizer, qwen3_5_think_chat_template)
     vision_side = 12  # sqrt(num_position_embeddings): learned vision positions, interpolated per grid
     config = Qwen3_5Config(
         text_config={
@@ -118,19 +84,4 @@ def build_tiny_qwen3_5_checkpoint(path: str | Path, seed: int = 0, **size_overri
     )
     torch.manual_seed(seed)
     model = Qwen3_5ForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        bos_token_id=ids["<|endoftext|>"],
-        pad_token_id=ids["<|endoftext|>"],
-        eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
-        do_sample=True,
-        temperature=0.1,
-        top_p=0.001,
-        top_k=1,
-        repetition_penalty=1.05,
-    )
-    model.save_pretrained(path)
-    processor.save_pretrained(path)
-    (path / "tiny_size.json").write_text(
-        json.dumps({"seed": seed, "model_family": "qwen3_5", **asdict(size)}, indent=2) + "\n"
-    )
-    return path
+    return save_tiny(model, processor, path, ids, {"seed": seed, "model_family": "qwen3_5", **asdict(size)})

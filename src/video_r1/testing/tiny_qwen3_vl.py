@@ -19,11 +19,10 @@ input processing (tests/vllm_io/test_real_vllm_qwen3_vl.py).
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 
-from video_r1.testing.tiny import QWEN_SPECIAL_TOKENS, TinySize, _build_tokenizer
+from video_r1.testing.tiny import QWEN_SPECIAL_TOKENS, _build_tokenizer, save_tiny, tiny_size
 
 _MEAN = [0.5, 0.5, 0.5]
 _STD = [0.5, 0.5, 0.5]
@@ -40,29 +39,10 @@ def mrope_section(head_dim: int) -> list[int]:
     return [half - 2 * side, side, side]
 
 
-def build_tiny_qwen3_vl_checkpoint(path: str | Path, seed: int = 0, **size_overrides) -> Path:
-    """Write a complete tiny Qwen3-VL checkpoint to ``path`` and return it (``size_overrides``: :class:`TinySize`)."""
-    import torch
-    from transformers import (
-        GenerationConfig,
-        Qwen2VLImageProcessor,
-        Qwen3VLConfig,
-        Qwen3VLForConditionalGeneration,
-        Qwen3VLProcessor,
-        Qwen3VLVideoProcessor,
-    )
-    from trl.chat_template_utils import qwen3_vl_chat_template
+def qwen3_processor(tokenizer, chat_template: str):
+    """The ``Qwen3VLProcessor`` of the Qwen3-VL and Qwen3.5 tiny checkpoints (patch 16, merge 2, fps 2)."""
+    from transformers import Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
 
-    valid = {f.name for f in fields(TinySize)}
-    unknown = sorted(set(size_overrides) - valid)
-    if unknown:
-        raise TypeError(f"unknown tiny-model size override(s) {unknown}; valid: {sorted(valid)}")
-    size = TinySize(**size_overrides)
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-
-    tokenizer = _build_tokenizer(size.vocab_size)
-    ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok in QWEN_SPECIAL_TOKENS}
     image_processor = Qwen2VLImageProcessor(
         size=dict(_IMAGE_SIZE),
         patch_size=16,
@@ -83,12 +63,30 @@ def build_tiny_qwen3_vl_checkpoint(path: str | Path, seed: int = 0, **size_overr
         image_std=_STD,
         cap_pixels_per_frame=True,
     )
-    processor = Qwen3VLProcessor(
+    return Qwen3VLProcessor(
         image_processor=image_processor,
         tokenizer=tokenizer,
         video_processor=video_processor,
-        chat_template=qwen3_vl_chat_template,
+        chat_template=chat_template,
     )
+
+
+def build_tiny_qwen3_vl_checkpoint(path: str | Path, seed: int = 0, **size_overrides) -> Path:
+    """Write a complete tiny Qwen3-VL checkpoint to ``path`` and return it (``size_overrides``: :class:`TinySize`)."""
+    import torch
+    from transformers import (
+        Qwen3VLConfig,
+        Qwen3VLForConditionalGeneration,
+    )
+    from trl.chat_template_utils import qwen3_vl_chat_template
+
+    size = tiny_size(size_overrides)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+
+    tokenizer = _build_tokenizer(size.vocab_size)
+    ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok in QWEN_SPECIAL_TOKENS}
+    processor = qwen3_processor(tokenizer, qwen3_vl_chat_template)
     vision_side = 12  # sqrt(num_position_embeddings): learned vision positions, interpolated per grid
     config = Qwen3VLConfig(
         text_config={
@@ -132,19 +130,4 @@ def build_tiny_qwen3_vl_checkpoint(path: str | Path, seed: int = 0, **size_overr
     )
     torch.manual_seed(seed)
     model = Qwen3VLForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        bos_token_id=ids["<|endoftext|>"],
-        pad_token_id=ids["<|endoftext|>"],
-        eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
-        do_sample=True,
-        temperature=0.1,
-        top_p=0.001,
-        top_k=1,
-        repetition_penalty=1.05,
-    )
-    model.save_pretrained(path)
-    processor.save_pretrained(path)
-    (path / "tiny_size.json").write_text(
-        json.dumps({"seed": seed, "model_family": "qwen3_vl", **asdict(size)}, indent=2) + "\n"
-    )
-    return path
+    return save_tiny(model, processor, path, ids, {"seed": seed, "model_family": "qwen3_vl", **asdict(size)})
