@@ -516,3 +516,44 @@ def test_grpo_prompt_longer_than_max_prompt_length_is_one_line(
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert lines[-1].startswith("video-r1 grpo: error: problem_id=") and "max_prompt_length=16" in lines[-1]
+
+
+def test_output_dir_check_tolerates_a_folder_another_rank_made(tmp_path, monkeypatch):
+    """Every rank of a torchrun job runs the output-folder check at once (CI saw rank 0 fail with 'File
+    exists' when rank 1 made the folder first). A folder made by another process meanwhile is accepted and
+    left in place; a file in the way is still refused."""
+    import pathlib
+
+    from video_r1.cli.main import check_output_dir
+    from video_r1.errors import UserError
+
+    target = tmp_path / "a" / "run"
+    real_mkdir = pathlib.Path.mkdir
+
+    def racing_mkdir(self, *args, **kwargs):
+        real_mkdir(self, *args, **kwargs)  # the other rank wins the race ...
+        raise FileExistsError(17, "File exists", str(self))  # ... and this one sees EEXIST
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", racing_mkdir)
+    check_output_dir(["--output_dir", str(target)])
+    assert target.is_dir(), "a folder another rank made must not be removed by this rank's check"
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", real_mkdir)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError):
+        check_output_dir(["--output_dir", str(tmp_path / "file" / "run")])
+
+
+def test_output_dir_check_under_a_launcher_makes_and_keeps_the_folder(tmp_path, monkeypatch):
+    """Under torchrun/accelerate (WORLD_SIZE > 1) the ranks do not make-and-remove (that races across ranks
+    and nodes): the folder is made and kept, and an impossible folder is still one clear error."""
+    from video_r1.cli.main import check_output_dir
+    from video_r1.errors import UserError
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    target = tmp_path / "x" / "run"
+    check_output_dir(["--output_dir", str(target)])
+    check_output_dir(["--output_dir", str(target)])  # the second rank: already there
+    assert target.is_dir()
+    with pytest.raises(UserError, match="cannot create the folder"):
+        check_output_dir(["--output_dir", "/proc/video-r1-no/run"])

@@ -168,7 +168,8 @@ def check_model_flag(argv: list[str]) -> None:
 
 def check_output_dir(argv: list[str]) -> None:
     """Refuse an ``--output_dir`` (or ``--config``'s ``output_dir``) that cannot be created, before any work:
-    the folders are made and removed again (e.g. ``/proc/x``: one line, not a traceback at the first save)."""
+    the folders are made and removed again (e.g. ``/proc/x``: one line, not a traceback at the first save).
+    Safe when several ranks run it at once: a folder another process made meanwhile counts as creatable."""
     from pathlib import Path
 
     from video_r1.errors import UserError
@@ -181,6 +182,17 @@ def check_output_dir(argv: list[str]) -> None:
         return
     check_output_path(value)  # a file where a folder must be: a usage error (exit 2)
     target = Path(value).expanduser()
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        # every rank of a torchrun/accelerate job runs this check at once (on every node of a shared file
+        # system): making and removing the folders would race, so they are made and kept (the run makes them
+        # anyway at its first save)
+        try:
+            os.makedirs(target, exist_ok=True)
+        except OSError as err:
+            raise UserError(
+                f"--output_dir {value}: cannot create the folder {err.filename or ''} ({err.strerror})"
+            ) from None
+        return
     missing = []
     for folder in (target, *target.parents):
         if folder.exists():
@@ -189,7 +201,14 @@ def check_output_dir(argv: list[str]) -> None:
     created = []
     try:
         for folder in reversed(missing):
-            folder.mkdir()
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                # another process made it meanwhile (every rank of a torchrun job runs this check): it is not
+                # ours to remove, and it shows the folder can be created
+                if folder.is_dir():
+                    continue
+                raise
             created.append(folder)
     except OSError as err:
         raise UserError(
