@@ -208,3 +208,16 @@ def test_packaged_help_index_is_current(monkeypatch):
     assert gen.render_index() == current, (
         "help_index.json is stale: run .venv/bin/python scripts/gen_cli_docs.py"
     )
+
+
+def test_help_into_a_closed_pipe_ends_quietly():
+    """``video-r1 eval --help | head -1``: the reader closes the pipe early; no BrokenPipeError traceback,
+    exit 141 (as SIGPIPE would give)."""
+    code = "import sys; from video_r1.cli.main import main; sys.exit(main(['eval', '--help']))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    )
+    proc.stdout.close()  # the reader is gone before the child (which imports first) prints the help
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr

@@ -51,6 +51,20 @@ def overview() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``video-r1 <command> ...``; return the exit code. A reader that closes the pipe early
+    (``video-r1 eval --help | head``) ends the command quietly with 141, as for other Unix tools (SIGPIPE)."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # Python's recipe: point stdout at /dev/null so that the interpreter's final flush does not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
     from video_r1.cli._parse import UsageError
     from video_r1.errors import UserError
 
