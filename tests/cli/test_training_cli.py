@@ -155,6 +155,21 @@ def test_training_records_on_shared_storage(command, synthetic_data, tmp_path, c
     )
 
 
+def test_old_name_in_a_command_without_the_setting_is_just_unknown(tmp_path, capsys):
+    """``allow_outside_data_root`` in the --config of a command that has no ``allow_parent_traversal``
+    (demo): no 'deprecated, use allow_parent_traversal' advice, one error naming the key it got."""
+    from video_r1.cli.main import main
+
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("allow_outside_data_root: true\n")
+    assert main(["demo", "--config", str(settings), "--output_dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "deprecated" not in err
+    assert (
+        err.strip().splitlines()[-1].startswith("video-r1 demo: error:") and "allow_outside_data_root" in err
+    )
+
+
 @pytest.mark.parametrize("command", ["grpo", "sft"])
 def test_help_documents_every_flag(command, capsys):
     if command == "grpo":

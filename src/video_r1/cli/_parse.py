@@ -36,11 +36,14 @@ def _warn_deprecated(prog: str, old: str, as_flag: bool) -> str:
     return new
 
 
-def _warn_deprecated_flags(prog: str, argv: Sequence[str]) -> None:
+def _warn_deprecated_flags(prog: str, argv: Sequence[str], fields: set[str]) -> None:
+    """Warn for an old flag name of a setting this command has (``fields``); for any other command the old
+    name is an unknown flag like any other, and argparse says so."""
     for arg in argv:
         name = arg.split("=", 1)[0]
-        if name.startswith("--") and name[2:].replace("-", "_") in DEPRECATED_NAMES:
-            _warn_deprecated(prog, name[2:].replace("-", "_"), as_flag=True)
+        old = name[2:].replace("-", "_")
+        if name.startswith("--") and old in DEPRECATED_NAMES and DEPRECATED_NAMES[old][0] in fields:
+            _warn_deprecated(prog, old, as_flag=True)
 
 
 def _parser_class():
@@ -54,8 +57,9 @@ def _parser_class():
 
         def set_defaults_with_config(self, **kwargs):  # --config keys: old names renamed, with a warning
             renamed = {}
+            fields = {action.dest for action in self._actions}
             for key, value in kwargs.items():
-                if key in DEPRECATED_NAMES:
+                if key in DEPRECATED_NAMES and DEPRECATED_NAMES[key][0] in fields:
                     key = _warn_deprecated(self.prog, key, as_flag=False)
                 renamed[key] = value
             return super().set_defaults_with_config(**renamed)
@@ -181,8 +185,8 @@ def parse_command(
     argv = merge_repeated(argv, repeatable)
     check_negative_values(argv)
     check_config_arg(argv)
-    _warn_deprecated_flags(prog, argv)
     parser = build_parser(prog, dataclass_types, description)
+    _warn_deprecated_flags(prog, argv, {action.dest for action in parser._actions})
     try:
         return tuple(parser.parse_args_and_config(argv))
     except UsageError:
