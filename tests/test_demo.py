@@ -137,6 +137,41 @@ def test_recipe_rejects_unknown_keys(tmp_path):
     assert not (tmp_path / "out").exists()  # refused before any work
 
 
+def test_cli_refuses_unknown_trainer_keys_in_a_config_in_one_line(tmp_path, capsys):
+    """An unknown ``sft`` / ``grpo`` key in ``demo --config`` (or in its quick_overrides with --quick) is one
+    usage error naming the key, the trainer config and the file, before any work (it was a raw ValueError)."""
+    from video_r1.cli.main import main
+
+    base = (Path(demo.__file__).parent.parent / "configs" / "demo_cpu.yaml").read_text()
+    cases = [
+        (
+            "sft:\n  max_steps: 300\n",
+            "sft:\n  max_steps: 300\n  max_stesp: 1\n",
+            [],
+            "max_stesp",
+            "VideoSFTConfig",
+        ),
+        (
+            "grpo:\n  max_steps: 100\n",
+            "grpo:\n  max_steps: 100\n  temporal_alhpa: 1\n",
+            [],
+            "temporal_alhpa",
+            "TGRPOConfig",
+        ),
+        ("    max_steps: 3\n", "    max_stpes: 3\n", ["--quick"], "max_stpes", "VideoSFTConfig"),
+    ]
+    for index, (old, new, flags, key, config) in enumerate(cases):
+        assert old in base
+        path = tmp_path / f"r{index}.yaml"
+        path.write_text(base.replace(old, new, 1))
+        out = tmp_path / f"out{index}"
+        code = main(["demo", "--config", str(path), *flags, "--output_dir", str(out)])
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert code == 2 and last.startswith("video-r1 demo: error:"), last
+        assert key in last and config in last and str(path) in last, last
+        assert not out.exists()
+
+
 def test_short_cot_compacts_the_direction_think():
     process = (
         "<think>The red square is on the left in the first frame and in the middle in the last frame, "

@@ -142,12 +142,12 @@ def main(argv: list[str]) -> int:
         repeatable=["--ablation_seeds", "--run_arms"],
     )
 
-    if args.run_arms is not None or args.ablation:
-        try:  # the arms named exist and their settings are TGRPOConfig fields: refused before any work
-            arms = recipe.arm_overrides(args.run_arms)
-            recipe.check_trainer_sections(list(arms))
-        except ValueError as err:
-            raise UsageError(f"{source or 'the recipe'}: {err}") from None
+    try:  # sft / grpo keys (and the arms named) are the trainers' config fields: refused before any work
+        checked = recipe.with_quick() if args.quick else recipe
+        arms = checked.arm_overrides(args.run_arms) if args.run_arms is not None or args.ablation else {}
+        checked.check_trainer_sections(list(arms))
+    except ValueError as err:
+        raise UsageError(f"{source or 'the recipe'}: {err}") from None
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
