@@ -27,6 +27,7 @@ def rules(**overrides) -> GroupRules:
         len_bonus=0.2,
         len_min=320,
         len_max=512,
+        center=False,
     )
     values.update(overrides)
     return GroupRules(**values)
@@ -112,6 +113,20 @@ def test_variants_move_exactly_the_video_group(mode, scale, video_adv):
     assert adv[:4].tolist() == pytest.approx(video_adv, abs=1e-4)
     assert torch.equal(adv[4:], plain[4:])  # the image group is left alone
     assert advantage_effect(adv, plain, 4, out.contrast_groups)[0] == 1.0
+
+
+@pytest.mark.parametrize("mode, term", [("bonus_advantage", 0.3), ("order_gap", 0.15)])
+def test_centred_term_sums_to_zero_in_each_group(mode, term):
+    """temporal_center: correct rows +term * (1 - p), wrong rows -term * p (p = 0.5 here); an all-correct
+    group gets nothing; non-video groups stay untouched."""
+    out = group_bonuses(ACC, SHUFFLED, IS_VIDEO, LENGTHS, 4, rules(temporal_mode=mode, center=True))
+    assert out.advantage[:4].tolist() == pytest.approx([term / 2, term / 2, -term / 2, -term / 2])
+    assert not out.advantage[4:].any()
+    all_correct = torch.tensor([1.0] * 4 + [1.0, 0.0, 1.0, 0.0])
+    out = group_bonuses(all_correct, SHUFFLED, IS_VIDEO, LENGTHS, 4, rules(temporal_mode=mode, center=True))
+    if mode == "bonus_advantage":  # granted (1 >= 0.8 * 0) but centred away
+        assert out.granted == [True]
+    assert out.advantage.abs().max().item() < 1e-7
 
 
 def test_original_bonus_under_batch_scaling_weights_the_granted_group():

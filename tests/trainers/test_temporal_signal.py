@@ -108,15 +108,20 @@ def test_original_bonus_does_not_reach_the_advantages(tiny_checkpoint, mixed_pai
 
 
 @pytest.mark.parametrize(
-    ("mode", "scale"),
-    [("bonus", "batch"), ("bonus", "none"), ("bonus_advantage", "group"), ("order_gap", "group")],
+    ("mode", "scale", "center"),
+    [
+        ("bonus", "batch", False),
+        ("bonus", "none", False),
+        ("bonus_advantage", "group", False),
+        ("order_gap", "group", False),
+        ("order_gap", "group", True),
+    ],
 )
 def test_variants_reach_the_advantages_of_the_video_group(
-    tiny_checkpoint, mixed_pair, tgrpo_config, plain_runs, mode, scale
+    tiny_checkpoint, mixed_pair, tgrpo_config, plain_runs, mode, scale, center
 ):
-    trainer, types, advantages = _step(
-        tiny_checkpoint, mixed_pair, _config(tgrpo_config, temporal_mode=mode, scale_rewards=scale)
-    )
+    config = _config(tgrpo_config, temporal_mode=mode, scale_rewards=scale, temporal_center=center)
+    trainer, types, advantages = _step(tiny_checkpoint, mixed_pair, config)
     video, image = _by_type(types, advantages)
     plain_video, plain_image = plain_runs[scale]
     correct = torch.tensor([1.0, 1.0, 0.0, 0.0])
@@ -128,7 +133,8 @@ def test_variants_reach_the_advantages_of_the_video_group(
         expected_video = video
     else:
         term = 0.3 if mode == "bonus_advantage" else 0.3 * (0.5 - 0.0)
-        expected_video = plain_video + term * correct
+        # centred: the term's group mean (term * p, p = 0.5) is taken off every row
+        expected_video = plain_video + term * (correct - correct.mean() if center else correct)
         assert plain_video.abs().tolist() == pytest.approx([base] * G, rel=1e-4)
     torch.testing.assert_close(video, expected_video, atol=1e-4, rtol=0)
     assert not torch.allclose(video, plain_video, atol=1e-3)

@@ -220,6 +220,9 @@ def test_config_validation(tmp_path, tgrpo_config):
     assert default.shuffled_num_generations == 4
     with pytest.raises(ValueError, match="shuffled_num_generations"):
         tgrpo_config(num_generations=2, shuffled_num_generations=3)
+    with pytest.raises(ValueError, match="temporal_center"):  # the original bonus has no term to centre
+        tgrpo_config(temporal_center=True)
+    assert tgrpo_config(temporal_mode="order_gap", temporal_center=True).temporal_center
 
 
 def test_resume_continues_where_it_stopped(tiny_checkpoint, records, tmp_path, tgrpo_config):

@@ -26,6 +26,10 @@ contrast where normalisation cannot remove it:
     threshold; a group answered as well from shuffled frames (a single-frame shortcut, p ~ p~) gets
     nothing, a group whose accuracy needs the order gets a push in proportion to what the order added.
 
+With ``center`` (``temporal_center``) the post-normalisation term of the two variants has its group mean
+subtracted: it then only sharpens the contrast between a group's correct and wrong completions (an
+all-correct group gets nothing), instead of also raising every correct completion's advantage.
+
 The settings have no defaults here: they come from :class:`~video_r1.trainers.TGRPOConfig`.
 """
 
@@ -69,6 +73,7 @@ class GroupRules:
     len_bonus: float
     len_min: int
     len_max: int
+    center: bool
 
     def __post_init__(self):
         if self.temporal_mode not in TEMPORAL_MODES:
@@ -86,6 +91,7 @@ class GroupRules:
             len_bonus=args.len_bonus,
             len_min=args.len_min,
             len_max=args.len_max,
+            center=args.temporal_center,
         )
 
 
@@ -179,6 +185,8 @@ def group_bonuses(
                 advantage[sl] = correct.to(acc.dtype) * rules.alpha
         else:  # order_gap
             advantage[sl] = correct.to(acc.dtype) * (rules.alpha * max(p - p_shuffled, 0.0))
+        if rules.center:
+            advantage[sl] = advantage[sl] - advantage[sl].mean()
     return out
 
 

@@ -96,6 +96,15 @@ class TGRPOConfig(StepsConfigMixin, MediaConfigMixin, GRPOConfig):
             "docs/original-behaviour.md (the bonus under group normalisation)."
         },
     )
+    temporal_center: bool = field(
+        default=False,
+        metadata={
+            "help": "With temporal_mode bonus_advantage or order_gap: subtract the group's mean of the "
+            "post-normalisation term, so it sums to zero within each group (correct completions +term * (1 - p), "
+            "wrong ones -term * p; an all-correct group gets nothing). Without it (default) the term is added "
+            "to correct completions only, which also raises the group's mean advantage. Not used by 'bonus'."
+        },
+    )
     shuffled_num_generations: int | None = field(
         default=None,
         metadata={"help": "Completions per video prompt on shuffled frames (default: num_generations // 2)."},
@@ -241,6 +250,11 @@ class TGRPOConfig(StepsConfigMixin, MediaConfigMixin, GRPOConfig):
             )
         if self.temporal_mode not in TEMPORAL_MODES:
             raise ValueError(f"temporal_mode must be one of {TEMPORAL_MODES}, got {self.temporal_mode!r}")
+        if self.temporal_center and self.temporal_mode == "bonus":
+            raise ValueError(
+                "temporal_center centres the post-normalisation term of temporal_mode bonus_advantage or "
+                "order_gap; temporal_mode 'bonus' has none (its bonus is part of the reward, which TRL centres)"
+            )
         if self.multi_objective_aggregation != "sum_then_normalize":
             raise ValueError(
                 "multi_objective_aggregation must be 'sum_then_normalize' (the original's: rewards summed, then "
