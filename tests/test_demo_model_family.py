@@ -31,3 +31,24 @@ def test_the_pipeline_builds_the_family_tiny_model(family, tmp_path):
     recipe = load_recipe(None)
     path = build_tiny(family, tmp_path / "m", seed=0, **recipe["model"])
     assert family_for(str(path)).model_type == family
+
+
+@pytest.mark.parametrize("family", ["qwen3_vl", "qwen3_5"])
+def test_quick_demo_runs_every_stage_on_the_family(family, tmp_path):
+    """``video-r1 demo --quick --model_family F``: every stage (SFT, T-GRPO with its shuffled rollout, the
+    held-out evaluations) runs on the family's tiny model, and the checkpoints it writes are of that family."""
+    import json
+
+    from video_r1.cli.main import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--no_progress", "--model_family", family, "--output_dir", str(out)]) == 0
+    for stage_dir in ("model_init", "sft", "grpo"):
+        assert json.loads((out / stage_dir / "config.json").read_text())["model_type"] == family
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["stages"]) == {"base", "sft", "grpo"}
+    assert all(stage["n"] > 0 and stage["n_errors"] == 0 for stage in report["stages"].values())
+    state = json.loads((out / "grpo" / "trainer_state.json").read_text())
+    assert state["global_step"] == 2
+    steps = [entry for entry in state["log_history"] if "temporal/shuffled_accuracy" in entry]
+    assert len(steps) == 2  # the shuffled rollout ran at every step

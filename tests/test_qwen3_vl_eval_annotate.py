@@ -1,4 +1,5 @@
-"""``video-r1 eval --backend hf`` and ``video-r1 annotate --backend hf`` on the tiny Qwen3-VL checkpoint.
+"""``video-r1 eval --backend hf`` (tiny Qwen3-VL and Qwen3.5) and ``video-r1 annotate --backend hf`` (tiny
+Qwen3-VL).
 
 The family comes from the checkpoint's config: frames and images are sized in multiples of 32 (Qwen3-VL's
 patch 16 x merge 2; frames of 28-multiples make its processor fail, so every sample would be an error).
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from video_r1.cli.main import main
 
 
@@ -16,7 +19,10 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_eval_hf_on_qwen3_vl(tiny_qwen3_vl_checkpoint, synthetic_data, tmp_path):
+@pytest.mark.parametrize("checkpoint", ["tiny_qwen3_vl_checkpoint", "tiny_qwen3_5_checkpoint"])
+def test_eval_hf_on_qwen3_vl(checkpoint, request, synthetic_data, tmp_path):
+    """Qwen3-VL and Qwen3.5 (the same timestamped video processing) through ``eval --backend hf``."""
+    tiny_qwen3_vl_checkpoint = request.getfixturevalue(checkpoint)
     records = json.loads(Path(synthetic_data["test"]).read_text(encoding="utf-8"))[:4]
     assert {r["data_type"] for r in records} == {"video", "image"}
     bench = tmp_path / "synth.json"
@@ -34,6 +40,9 @@ def test_eval_hf_on_qwen3_vl(tiny_qwen3_vl_checkpoint, synthetic_data, tmp_path)
     assert [line["key"] for line in lines] == [str(r["problem_id"]) for r in records]
     assert all(line["error"] is None and isinstance(line["output"], str) for line in lines)
     assert all(1 <= line["num_tokens"] <= 4 for line in lines)
+    # Qwen3.5's generation prompt opens the think block: the stored output starts with it (Qwen3-VL's does not)
+    opened = [line["output"].startswith("<think>\n") for line in lines]
+    assert opened == [checkpoint == "tiny_qwen3_5_checkpoint"] * len(lines)
     settings = json.loads((out / "synth_8f.settings.json").read_text(encoding="utf-8"))
     assert settings["preset"]["size_factor"] == 32
 

@@ -101,3 +101,21 @@ def test_qwen2_5_vl_processor_inputs_equal_the_collate_path(tiny_checkpoint):
     assert set(ours) == set(theirs)
     for key in ours:
         assert torch.equal(ours[key], theirs[key]), key
+
+
+@pytest.mark.parametrize(
+    "checkpoint, prefix",
+    [("tiny_checkpoint", ""), ("tiny_qwen3_vl_checkpoint", ""), ("tiny_qwen3_5_checkpoint", "<think>\n")],
+)
+def test_reply_prefix_is_what_the_generation_prompt_opens(checkpoint, prefix, request):
+    """Qwen3.5's thinking template ends the generation prompt with the opening think tag; the others with the
+    assistant header alone. Read from the checkpoint's own template."""
+    from transformers import AutoProcessor
+
+    path = request.getfixturevalue(checkpoint)
+    processor = AutoProcessor.from_pretrained(str(path))
+    family = family_for(str(path))
+    assert family.reply_prefix(processor) == prefix
+    user = [{"role": "user", "content": [{"type": "text", "text": "Which way?"}]}]
+    prompt = processor.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+    assert prompt.endswith("<|im_start|>assistant\n" + prefix)

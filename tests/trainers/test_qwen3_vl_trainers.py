@@ -148,8 +148,11 @@ def test_vllm_colocate_step_sends_template_ids_and_the_ordered_metadata(
     assert changed
 
 
+@pytest.mark.parametrize(
+    "checkpoint, family", [("tiny_qwen3_vl_checkpoint", "Qwen3-VL"), ("tiny_qwen3_5_checkpoint", "Qwen3.5")]
+)
 def test_sft_step_on_mixed_batch_trains_only_the_assistant_turn(
-    tiny_qwen3_vl_checkpoint, synthetic_data, tmp_path
+    checkpoint, family, request, synthetic_data, tmp_path
 ):
     from video_r1.testing.configs import tiny_cpu_args
     from video_r1.trainers import VideoSFTConfig, VideoSFTTrainer
@@ -157,9 +160,9 @@ def test_sft_step_on_mixed_batch_trains_only_the_assistant_turn(
     records = load_records(synthetic_data["cot"], require_process=True)
     types = records["data_type"]
     pair = records.select([types.index("video"), types.index("image")])
-    args = tiny_cpu_args(VideoSFTConfig, str(tmp_path / "out"))
-    trainer = VideoSFTTrainer(model=str(tiny_qwen3_vl_checkpoint), args=args, train_dataset=pair)
-    assert trainer.family.name == "Qwen3-VL"
+    args = tiny_cpu_args(VideoSFTConfig, str(tmp_path / "out"), answer_loss_weight=10.0)
+    trainer = VideoSFTTrainer(model=str(request.getfixturevalue(checkpoint)), args=args, train_dataset=pair)
+    assert trainer.family.name == family
     rows = [trainer.train_dataset[0], trainer.train_dataset[1]]
     batch = trainer.data_collator(rows)
     assert "second_per_grid_ts" not in batch and batch["video_grid_thw"].shape[0] == 1
@@ -169,9 +172,17 @@ def test_sft_step_on_mixed_batch_trains_only_the_assistant_turn(
         labelled = batch["labels"][i][batch["labels"][i] != -100].tolist()
         target = row["prompt"][-1]["content"]
         target = target if isinstance(target, str) else "".join(c.get("text", "") for c in target)
-        assert labelled == tokenizer(target, add_special_tokens=False)["input_ids"] + [
+        # the reply as the family's chat template writes it (Qwen3.5's puts the think content on its own lines)
+        rendered = trainer.processing_class.apply_chat_template(row["prompt"], tokenize=False)
+        reply = rendered.rsplit("<|im_start|>assistant\n", 1)[1].split("<|im_end|>")[0]
+        assert (reply == target) == (family == "Qwen3-VL"), (reply, target)
+        assert labelled == tokenizer(reply, add_special_tokens=False)["input_ids"] + [
             tokenizer.convert_tokens_to_ids("<|im_end|>")
         ]
+        # answer_loss_weight falls on exactly the tokens between <answer> and </answer>
+        heavy = batch["input_ids"][i][batch["loss_weights"][i] == 10.0].tolist()
+        answer = reply.split("<answer>")[1].split("</answer>")[0]
+        assert tokenizer.decode(heavy) == answer, (tokenizer.decode(heavy), answer)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.train()
     changed = {n for n, p in trainer.model.named_parameters() if not torch.equal(before[n], p)}
@@ -180,17 +191,28 @@ def test_sft_step_on_mixed_batch_trains_only_the_assistant_turn(
 
 
 def test_qwen3_5_tgrpo_step_through_the_same_wiring(tiny_qwen3_5_checkpoint, videos, tgrpo_config):
-    """Qwen3.5 shares the timestamped video processing: the same trainer code runs one T-GRPO step."""
+    """Qwen3.5 shares the timestamped video processing: the same trainer code runs one T-GRPO step. Its
+    generation prompt opens the think block, so the reward functions see every completion behind it."""
+    seen: list[str] = []
+
+    def recording_reward(completions, **kwargs):
+        seen.extend(completion_text(c) for c in completions)
+        return varied_reward(completions)
+
     trainer = TGRPOTrainer(
         model=str(tiny_qwen3_5_checkpoint),
-        reward_funcs=[accuracy_reward, format_reward, varied_reward],
+        reward_funcs=[accuracy_reward, format_reward, recording_reward],
         args=tgrpo_config(record_shuffles=True, per_device_train_batch_size=2),
         train_dataset=videos.select([0]),
     )
-    assert trainer.family.name == "Qwen3.5"
+    assert trainer.family.name == "Qwen3.5" and trainer.reply_prefix == "<think>\n"
     assert (trainer.args.shuffle_unit, trainer.args.reuse_vision_features) == ("temporal_patch", False)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.train()
     (entry,) = trainer.last_shuffle
     assert entry.prompt_ids == entry.ordered_prompt_ids and entry.permutation != sorted(entry.permutation)
     assert any(not torch.equal(before[n], p) for n, p in trainer.model.named_parameters())
+    assert seen and all(text.startswith("<think>\n") for text in seen)
+    # a reply the model ends correctly earns the format reward once the template's opening is in front
+    reply = "left\n</think>\n\n<answer>A</answer>"
+    assert format_reward(trainer.with_reply_prefix([reply])) == [1.0] and format_reward([reply]) == [0.0]

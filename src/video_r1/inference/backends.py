@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from video_r1.data.collate import build_processor_inputs
-from video_r1.data.vision import TEMPORAL_ROPE_MODES, VisionPreset, get_preset
+from video_r1.data.vision import TEMPORAL_ROPE_MODES, VisionPreset, get_preset, to_video_metadata
 from video_r1.errors import ModelPathError
 from video_r1.inference.requests import (
     GenerationRequest,
@@ -88,6 +88,9 @@ class _Backend:
     ) -> None:
         self.processor = processor
         self.family = family
+        #: Written by the chat template's generation prompt, part of the reply (Qwen3.5: the opening think
+        #: tag): put in front of every output, so scoring and CoT annotation see the whole reply.
+        self.reply_prefix = family.reply_prefix(processor) if family is not None else ""
         if family is not None and options.preset.size_factor != family.size_factor:
             options = options.replace(preset=get_preset(options.preset, size_factor=family.size_factor))
         self.options = options
@@ -150,7 +153,10 @@ class _Backend:
                 else:
                     text, num_tokens = out
                     results[index] = GenerationResult(
-                        key=sample.key, output=text, num_tokens=num_tokens, sample_fps=sample.sample_fps
+                        key=sample.key,
+                        output=self.reply_prefix + text,
+                        num_tokens=num_tokens,
+                        sample_fps=sample.sample_fps,
                     )
         return [r for r in results if r is not None]
 
@@ -159,11 +165,19 @@ class _Backend:
         if self.max_prompt_length is None:
             return sample
         tokenizer = getattr(self.processor, "tokenizer", self.processor)  # main thread: no tokenizer race
-        length = (
-            len(tokenizer(sample.text, add_special_tokens=False).input_ids)
-            - 1
-            + vision_token_count(sample.media, patch=self.preset.size_factor // 2)
-        )
+        if self.family is not None:  # Qwen3-VL's timestamp text counts too
+            metadata = (
+                [to_video_metadata(sample.media["video_metadata"], self.temporal_rope)]
+                if sample.media["type"] == "video"
+                else []
+            )
+            length = self.family.prompt_length(self.processor, sample.text, [sample.media], metadata)
+        else:
+            length = (
+                len(tokenizer(sample.text, add_special_tokens=False).input_ids)
+                - 1
+                + vision_token_count(sample.media, patch=self.preset.size_factor // 2)
+            )
         if length <= self.max_prompt_length:
             return sample
         error = (

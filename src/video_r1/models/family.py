@@ -106,6 +106,65 @@ class ModelFamily:
         """Placeholder ids generation must never sample (Video-R1 #23)."""
         return qwen2_5_vl.vision_placeholder_ids(tokenizer)
 
+    def reply_prefix(self, processor) -> str:
+        """The start of the reply that the chat template's generation prompt writes itself.
+
+        Qwen3.5's (thinking) template ends the generation prompt with ``<think>`` and a newline, so the model's completion
+        starts inside the think block and its text alone never matches the think-then-answer format.
+        Trainers and backends put this prefix in front of a completion before scoring or storing it. Read from
+        the processor's own template (a released checkpoint's or the tiny one's): "" for Qwen2.5-VL and
+        Qwen3-VL.
+        """
+        user = [{"role": "user", "content": [{"type": "text", "text": "?"}]}]
+        rendered = processor.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+        header = "<|im_start|>assistant\n"
+        return rendered.rsplit(header, 1)[1] if header in rendered else ""
+
+    def prompt_length(
+        self, processor, text: str, media: Sequence[dict[str, Any]], video_metadata: Sequence[Any] = ()
+    ) -> int:
+        """Tokens of the processor's expanded prompt, counted without running it (a cheap length check).
+
+        ``text`` is the chat-templated prompt with one placeholder per item of ``media`` (sized, in
+        ``collate.media_to_dict`` form, in prompt order); ``video_metadata`` holds what the processor gets for
+        each video (``frames_indices``, ``fps``). Each placeholder becomes the item's pad tokens: a video's
+        frames are taken as they are (``do_resize=False``), an image goes through the image processor's own
+        resize (Qwen3-VL's 65,536 px minimum enlarges small images). A timestamped family also writes, per
+        temporal patch, ``<t seconds>`` and a ``<|vision_start|>``/``<|vision_end|>`` pair. Equal to the
+        processor's own count (tested for the three families).
+        """
+        tokenizer = getattr(processor, "tokenizer", processor)
+        length = len(tokenizer(text, add_special_tokens=False).input_ids)
+        videos = iter(video_metadata)
+        for item in media:
+            length += self._media_tokens(processor, item) - 1
+            if self.timestamps_in_text and item["type"] == "video":
+                md = next(videos, None)
+                if md is None:
+                    raise ValueError(f"{self.name}: a video without metadata (its timestamps are text)")
+                stamps = qwen3_vl.timestamp_texts(md.frames_indices, md.fps)
+                length += 2 * len(stamps)
+                length += sum(len(tokenizer(stamp, add_special_tokens=False).input_ids) for stamp in stamps)
+        return length
+
+    def _media_tokens(self, processor, item: dict[str, Any]) -> int:
+        patch = self.size_factor // 2
+        image_processor = getattr(processor, "image_processor", None)
+        size = getattr(image_processor, "size", None) or {}
+        if item["type"] != "image" or "shortest_edge" not in size:
+            return qwen2_5_vl.vision_token_count(item, patch=patch)
+        from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
+
+        width, height = item["image"].size
+        height, width = smart_resize(
+            height,
+            width,
+            factor=self.size_factor,
+            min_pixels=size["shortest_edge"],
+            max_pixels=size["longest_edge"],
+        )
+        return (height // self.size_factor) * (width // self.size_factor)
+
     def mm_token_type_ids(self, input_ids: torch.Tensor, token_ids: dict[str, int]) -> torch.Tensor:
         """transformers 5.x's ``mm_token_type_ids`` (text 0, image 1, video 2) rebuilt from token ids.
 

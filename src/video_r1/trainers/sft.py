@@ -277,17 +277,20 @@ class VideoSFTCollator:
         return start, start + int(ends[0])
 
     def answer_token_indices(self, content_ids: torch.Tensor, row: dict[str, Any]) -> torch.Tensor:
-        """Indices (into the assistant content tokens) of tokens overlapping the ``<answer>`` text."""
-        content = row["prompt"][-1]["content"]
-        text = content if isinstance(content, str) else "".join(c.get("text", "") for c in content)
+        """Indices (into the assistant content tokens) of tokens overlapping the ``<answer>`` text.
+
+        The text is the content as the conversation holds it, decoded from its tokens: a chat template may
+        rewrite the record's target (Qwen3.5's puts the think block's content on lines of its own).
+        """
+        text = self.tokenizer.decode(content_ids.tolist(), skip_special_tokens=False)
         span = answer_char_span(text)
         if span is None:
             return torch.zeros(0, dtype=torch.long)
         encoded = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         if encoded.input_ids != content_ids.tolist():
             raise ValueError(
-                f"{_record_name(row)}: the assistant text tokenized alone differs from its tokens in the "
-                "conversation, so the <answer> tokens cannot be located for answer_loss_weight"
+                f"{_record_name(row)}: the assistant turn's tokens do not come back from their own text, so "
+                "the <answer> tokens cannot be located for answer_loss_weight"
             )
         lo, hi = span
         hits = [k for k, (s, e) in enumerate(encoded.offset_mapping) if e > s and s < hi and e > lo]

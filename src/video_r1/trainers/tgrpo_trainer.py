@@ -121,7 +121,9 @@ class TGRPOTrainer(VideoGRPOTrainer):
             if key not in ("prompt", "media")
         }
         accuracy = self.reward_funcs[self._accuracy_col]
-        scores = accuracy([[{"role": "assistant", "content": t}] for t in texts], **columns)
+        scores = accuracy(
+            self.with_reply_prefix([[{"role": "assistant", "content": t}] for t in texts]), **columns
+        )
         acc[torch.tensor(shuffled.rows)] = torch.tensor(
             [float("nan") if s is None else float(s) for s in scores], dtype=acc.dtype
         )

@@ -49,6 +49,7 @@ from video_r1.models.shared_vision import (
     shared_vision_generation,
 )
 from video_r1.rewards import get_reward_funcs
+from video_r1.rewards.accuracy import completion_text
 from video_r1.rewards.group import GroupRules, advantage_effect, group_bonuses, grpo_advantages
 from video_r1.trainers.checkpoint import ResumeWithKeyMappingMixin
 from video_r1.trainers.common import decode_media_on_access, start_trainer
@@ -127,6 +128,9 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
         self._active_vision: list[VisionFields] | None = None
         self._rollout: Rollout | None = None
         self._family_token_ids = self.family.token_ids(processing_class)
+        #: The reply start the chat template's generation prompt writes (Qwen3.5: "<think>" and a newline),
+        #: put in front of every completion before the reward functions see it; "" for Qwen2.5-VL, Qwen3-VL.
+        self.reply_prefix = self.family.reply_prefix(processing_class)
         self._vision_token_ids = {k: self._family_token_ids[k] for k in ("image", "video")}
         self.family.install_positions()  # before TRL builds the policy and reference models
         super().__init__(
@@ -422,7 +426,19 @@ class VideoGRPOTrainer(RunFolderMixin, LRHorizonMixin, ResumeWithKeyMappingMixin
         """Per local row: accuracy of its shuffled completion (NaN for rows without one); None: no contrast."""
         return None
 
+    def with_reply_prefix(self, completions: list) -> list:
+        """Completions as the reward functions see them: :attr:`reply_prefix` + the generated text."""
+        if not self.reply_prefix:
+            return completions
+        return [
+            self.reply_prefix + c
+            if isinstance(c, str)
+            else [{"role": "assistant", "content": self.reply_prefix + completion_text(c)}]
+            for c in completions
+        ]
+
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        completions = self.with_reply_prefix(completions)
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         device = rewards.device
         mode, group = ("train" if self.model.training else "eval"), self._group_size()
