@@ -109,11 +109,11 @@ class ModelFamily:
     def reply_prefix(self, processor) -> str:
         """The start of the reply that the chat template's generation prompt writes itself.
 
-        Qwen3.5's (thinking) template ends the generation prompt with ``<think>`` and a newline, so the model's completion
-        starts inside the think block and its text alone never matches the think-then-answer format.
-        Trainers and backends put this prefix in front of a completion before scoring or storing it. Read from
-        the processor's own template (a released checkpoint's or the tiny one's): "" for Qwen2.5-VL and
-        Qwen3-VL.
+        Qwen3.5's (thinking) template ends the generation prompt with ``<think>`` and a newline, so the model's
+        completion starts inside the think block and its text alone never matches the think-then-answer
+        format. Trainers and backends put this prefix in front of a completion before scoring or storing it.
+        Read from the processor's own template (a released checkpoint's or the tiny one's): "" for Qwen2.5-VL
+        and Qwen3-VL.
         """
         user = [{"role": "user", "content": [{"type": "text", "text": "?"}]}]
         rendered = processor.apply_chat_template(user, tokenize=False, add_generation_prompt=True)

@@ -282,7 +282,9 @@ class VideoSFTCollator:
         The text is the content as the conversation holds it, decoded from its tokens: a chat template may
         rewrite the record's target (Qwen3.5's puts the think block's content on lines of its own).
         """
-        text = self.tokenizer.decode(content_ids.tolist(), skip_special_tokens=False)
+        text = self.tokenizer.decode(
+            content_ids.tolist(), skip_special_tokens=False, clean_up_tokenization_spaces=False
+        )
         span = answer_char_span(text)
         if span is None:
             return torch.zeros(0, dtype=torch.long)
