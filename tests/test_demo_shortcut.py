@@ -21,6 +21,9 @@ SHORTCUT_ARMS = {
     "tgrpo_none": {"scale_rewards": "none"},
     "tgrpo_adv": {"temporal_mode": "bonus_advantage"},
     "tgrpo_gap": {"temporal_mode": "order_gap"},
+    "tgrpo_gap_c": {"temporal_mode": "order_gap", "temporal_center": True},
+    "tgrpo_gap_c_a1": {"temporal_mode": "order_gap", "temporal_center": True, "temporal_alpha": 1.0},
+    "tgrpo_adv_c": {"temporal_mode": "bonus_advantage", "temporal_center": True},
 }
 
 
