@@ -23,14 +23,13 @@ from video_r1.inference.requests import (
     format_error,
     prepare_sample,
 )
-from video_r1.models.family import ModelFamily, family_for
+from video_r1.models.family import QWEN2_5_VL, ModelFamily, family_for
 from video_r1.models.qwen2_5_vl import (
     adapter_base,
     check_model_path,
     load_model,
     merge_command,
     processor_path,
-    vision_token_count,
 )
 
 logger = logging.getLogger(__name__)
@@ -164,20 +163,15 @@ class _Backend:
         """A prompt (text + vision tokens) over ``max_prompt_length`` is the sample's error, not a run-long stall."""
         if self.max_prompt_length is None:
             return sample
-        tokenizer = getattr(self.processor, "tokenizer", self.processor)  # main thread: no tokenizer race
-        if self.family is not None:  # Qwen3-VL's timestamp text counts too
-            metadata = (
-                [to_video_metadata(sample.media["video_metadata"], self.temporal_rope)]
-                if sample.media["type"] == "video"
-                else []
-            )
-            length = self.family.prompt_length(self.processor, sample.text, [sample.media], metadata)
-        else:
-            length = (
-                len(tokenizer(sample.text, add_special_tokens=False).input_ids)
-                - 1
-                + vision_token_count(sample.media, patch=self.preset.size_factor // 2)
-            )
+        # the family's count (Qwen3-VL: timestamp text, per-patch vision tags, enlarged images); without a
+        # family, Qwen2.5-VL's, as everywhere else in the backends. Main thread: no tokenizer race.
+        family = self.family or QWEN2_5_VL
+        metadata = (
+            [to_video_metadata(sample.media["video_metadata"], self.temporal_rope)]
+            if sample.media["type"] == "video"
+            else []
+        )
+        length = family.prompt_length(self.processor, sample.text, [sample.media], metadata)
         if length <= self.max_prompt_length:
             return sample
         error = (

@@ -148,11 +148,10 @@ class ModelFamily:
         return length
 
     def _media_tokens(self, processor, item: dict[str, Any]) -> int:
-        patch = self.size_factor // 2
         image_processor = getattr(processor, "image_processor", None)
         size = getattr(image_processor, "size", None) or {}
         if item["type"] != "image" or "shortest_edge" not in size:
-            return qwen2_5_vl.vision_token_count(item, patch=patch)
+            return qwen2_5_vl.vision_token_count(item, patch=self.size_factor // 2)
         from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
 
         width, height = item["image"].size
